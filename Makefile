@@ -1,0 +1,44 @@
+# Fan networking: the targets a user and CI run. Every target installs what
+# it needs first (make deps), so a fresh machine needs nothing else.
+#
+#   make demo          the announcement's demo, in the VM
+#   make test          cargo tests, fuzzing, then every VM test; one summary line
+#   make kernel        the test kernel (DEBUG=1: KASAN, lockdep, kmemleak)
+#   make kmod          the kernel module, against the test kernel
+#   make iproute2      the patched `ip`
+#   make lint          rustfmt and clippy, userspace and kernel
+
+DEBUG ?= 0
+KERNEL_FLAGS := $(if $(filter 1,$(DEBUG)),--debug)
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: all deps kernel kmod iproute2 test demo lint clean
+
+all: kmod
+
+deps:
+	@scripts/deps
+
+kernel: deps
+	@qemu/kernel $(KERNEL_FLAGS) build >/dev/null
+
+kmod: kernel
+	@$(MAKE) -s -C "$$(qemu/kernel $(KERNEL_FLAGS) dir)" M=$(CURDIR) LLVM=1 modules
+
+iproute2: deps
+	@iproute2-patch/build.sh >/dev/null
+
+test: kmod
+	@tests/run
+
+demo: kmod
+	@qemu/run -- tests/demo.sh
+
+lint: kernel
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	@$(MAKE) -s -C "$$(qemu/kernel $(KERNEL_FLAGS) dir)" M=$(CURDIR) LLVM=1 CLIPPY=1 modules
+
+clean:
+	@$(MAKE) -s -C "$$(qemu/kernel $(KERNEL_FLAGS) dir)" M=$(CURDIR) LLVM=1 clean || true
+	cargo clean

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The kernel interfaces the fan driver uses. 6.12's `kernel` crate has no
+ * networking, so the module generates its own bindings from these headers
+ * (see Kbuild); static inline functions get C wrappers the same way.
+ */
+#include <linux/if_arp.h>
+#include <linux/if_tunnel.h>
+#include <linux/netdevice.h>
+#include <linux/rcupdate.h>
+#include <linux/skbuff.h>
+#include <linux/slab.h>
+#include <linux/sysctl.h>
+#include <net/dst_metadata.h>
+#include <net/ip.h>
+#include <net/ip_tunnels.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+#include <net/netlink.h>
+#include <net/rtnetlink.h>
+#include <net/xfrm.h>
+
+/* The fan's uapi, as Ubuntu defined it (not in mainline headers). */
+#define FAN_IFLA_IPTUN_FAN_MAP 33
+enum { FAN_IFLA_FAN_UNSPEC, FAN_IFLA_FAN_MAPPING };
+
+/* Macros bindgen cannot see, as constants. */
+const gfp_t FAN_GFP_KERNEL = GFP_KERNEL;
+const unsigned long FAN_IPTUNNEL_ERR_TIMEO = IPTUNNEL_ERR_TIMEO;
+const u16 FAN_ETH_P_IP = ETH_P_IP;
+const u16 FAN_ETH_P_MPLS_UC = ETH_P_MPLS_UC;
+const netdev_features_t FAN_IPIP_FEATURES = NETIF_F_SG | NETIF_F_FRAGLIST |
+	NETIF_F_HIGHDMA | NETIF_F_GSO_SOFTWARE | NETIF_F_HW_CSUM;

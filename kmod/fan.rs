@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! fan_ipip: Linux's `ipip` tunnel driver, in Rust, with Fan maps.
+//!
+//! A drop-in replacement for `ipip.ko`: it registers the same link kind,
+//! the `tunl0` fallback device in every namespace and the same receive
+//! handlers, and adds the `IFLA_IPTUN_FAN_MAP` attribute. On a device with
+//! fan maps each packet's underlay destination is computed from its inner
+//! destination (see FAN-SPEC.md).
+//!
+//! Layout: `link` (netlink configuration), `xmit` and `rcv` (the data path),
+//! `pernet` (namespaces and sysctls), `tunnel` (per-device state, RCU),
+//! `netlink` (the fan-map attribute), `sys` (the C interface). The address
+//! arithmetic and map table are the `fanmap` crate's, compiled in here.
+
+use kernel::prelude::*;
+
+#[path = "../fanmap/src/fanmap.rs"]
+mod fanmap;
+
+mod link;
+mod netlink;
+mod pernet;
+mod rcv;
+mod sys;
+mod tunnel;
+mod xmit;
+
+module! {
+    type: FanIpip,
+    name: "fan_ipip",
+    author: "Fan networking developers",
+    description: "IPv4 and MPLS over IPv4 tunnels (ipip) with Fan maps",
+    license: "GPL",
+    alias: ["rtnl-link-ipip", "netdev-tunl0"],
+}
+
+/// The module's registrations, released in field order on unload.
+struct FanIpip {
+    _link: LinkKind,
+    _handlers: rcv::Handlers,
+    _pernet: pernet::Registration,
+    _rcu: RcuBarrier,
+}
+
+/// Waits, on unload, for the RCU callbacks that free retired map tables:
+/// they must run before the module's code goes away. Dropped last.
+struct RcuBarrier;
+
+impl Drop for RcuBarrier {
+    fn drop(&mut self) {
+        // SAFETY: module exit runs in process context, where this may sleep.
+        unsafe { sys::rcu_barrier() };
+    }
+}
+
+/// The `ipip` rtnl link kind, registered for as long as this lives.
+struct LinkKind(());
+
+impl LinkKind {
+    fn register() -> Result<Self> {
+        // SAFETY: a static ops table, registered once, unregistered in drop.
+        kernel::error::to_result(unsafe { sys::rtnl_link_register(link::LINK_OPS.get()) })?;
+        Ok(LinkKind(()))
+    }
+}
+
+impl Drop for LinkKind {
+    fn drop(&mut self) {
+        // SAFETY: registered in `register`.
+        unsafe { sys::rtnl_link_unregister(link::LINK_OPS.get()) };
+    }
+}
+
+/// Explain the one failure users will meet: Linux's ipip got there first.
+fn explain(step: &str, e: Error) -> Error {
+    if e == EEXIST {
+        pr_err!(
+            "{step} is taken: Linux's ipip module is loaded; unload it first (modprobe -r ipip)\n"
+        );
+    } else {
+        pr_err!("cannot register {step}: error {}\n", e.to_errno());
+    }
+    e
+}
+
+impl kernel::Module for FanIpip {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        // The order of ipip.ko: namespaces (tunl0) before the handlers that
+        // look tunnels up in them, and the link kind last.
+        let pernet = pernet::Registration::register().map_err(|e| explain("tunl0", e))?;
+        let handlers =
+            rcv::Handlers::register().map_err(|e| explain("the ipip receive handler", e))?;
+        let link = LinkKind::register().map_err(|e| explain("the ipip link kind", e))?;
+        pr_info!("IPv4 and MPLS over IPv4 tunneling driver, with Fan maps\n");
+        Ok(FanIpip {
+            _link: link,
+            _handlers: handlers,
+            _pernet: pernet,
+            _rcu: RcuBarrier,
+        })
+    }
+}

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Per network namespace state: Linux's ip_tunnel table with the `tunl0`
+//! fallback device, and the fan's sysctls under `net.fan`:
+//!
+//! - `version` (read-only, 3): how Ubuntu's tools detect a fan kernel;
+//! - `validate_source` (0 or 1, default 1): drop decapsulated packets whose
+//!   inner source lies in a mapped overlay but belongs to another host.
+
+use crate::link::LINK_OPS;
+use crate::sys::{self, KernelStatic};
+use core::ffi::{c_int, c_void};
+use core::mem::size_of;
+use core::ptr;
+use core::sync::atomic::{AtomicU32, Ordering};
+use kernel::alloc::{flags, KBox};
+use kernel::error::{code::ENOMEM, to_result, Result};
+
+/// The kernel's id for our per-namespace data (set at registration).
+static NET_ID: AtomicU32 = AtomicU32::new(0);
+
+/// What `net_generic` holds for us. `itn` must come first: the ip_tunnel
+/// helpers read `net_generic()` as a `struct ip_tunnel_net`.
+#[repr(C)]
+struct FanNet {
+    itn: sys::ip_tunnel_net,
+    validate_source: c_int,
+    sysctl: *mut sys::ctl_table_header,
+    sysctl_table: *mut SysctlTable,
+}
+
+const VERSION: c_int = 3;
+static VERSION_VALUE: c_int = VERSION;
+static ZERO: c_int = 0;
+static ONE: c_int = 1;
+
+type SysctlTable = [sys::ctl_table; 2];
+
+const fn sysctl_template() -> SysctlTable {
+    let mut version: sys::ctl_table = sys::zeroed();
+    version.procname = c"version".as_ptr();
+    version.data = ptr::addr_of!(VERSION_VALUE).cast_mut().cast::<c_void>();
+    version.maxlen = size_of::<c_int>() as c_int;
+    version.mode = 0o444;
+    version.proc_handler = Some(sys::proc_dointvec);
+
+    let mut validate: sys::ctl_table = sys::zeroed();
+    validate.procname = c"validate_source".as_ptr();
+    validate.maxlen = size_of::<c_int>() as c_int;
+    validate.mode = 0o644;
+    validate.proc_handler = Some(sys::proc_dointvec_minmax);
+    validate.extra1 = ptr::addr_of!(ZERO).cast_mut().cast::<c_void>();
+    validate.extra2 = ptr::addr_of!(ONE).cast_mut().cast::<c_void>();
+    [version, validate]
+}
+
+pub(crate) fn id() -> u32 {
+    NET_ID.load(Ordering::Relaxed)
+}
+
+/// # Safety
+///
+/// `net` is a live namespace in which our pernet data is initialized.
+unsafe fn fan_net(net: *const sys::net) -> *mut FanNet {
+    // SAFETY: registered with size_of::<FanNet>() (caller: initialized).
+    unsafe { sys::net_generic(net, id()).cast() }
+}
+
+/// The namespace's ip_tunnel table.
+///
+/// # Safety
+///
+/// As for `fan_net`.
+pub(crate) unsafe fn tunnel_net(net: *const sys::net) -> *mut sys::ip_tunnel_net {
+    // SAFETY: `itn` is the first field of FanNet (caller as for fan_net).
+    unsafe { ptr::addr_of_mut!((*fan_net(net)).itn) }
+}
+
+/// `net.fan.validate_source` of the namespace.
+///
+/// # Safety
+///
+/// As for `fan_net`.
+pub(crate) unsafe fn validate_source(net: *const sys::net) -> bool {
+    // SAFETY: the sysctl writes this int concurrently: read it once, whole.
+    unsafe { ptr::read_volatile(ptr::addr_of!((*fan_net(net)).validate_source)) != 0 }
+}
+
+/// Whether `dev` is the namespace's fallback device `tunl0`.
+///
+/// # Safety
+///
+/// As for `fan_net`.
+pub(crate) unsafe fn is_fallback(dev: *const sys::net_device, net: *const sys::net) -> bool {
+    // SAFETY: as the function's contract.
+    ptr::eq(unsafe { (*tunnel_net(net)).fb_tunnel_dev }, dev)
+}
+
+unsafe extern "C" fn init_net(net: *mut sys::net) -> c_int {
+    // SAFETY: the kernel initializes our data for a new namespace.
+    match unsafe { try_init_net(net) } {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// # Safety
+///
+/// `net` is a namespace being set up, with our zeroed data.
+unsafe fn try_init_net(net: *mut sys::net) -> Result {
+    // SAFETY: as the function's contract.
+    unsafe {
+        let fnet = fan_net(net);
+        (*fnet).validate_source = 1;
+
+        let table = KBox::into_raw(KBox::new(sysctl_template(), flags::GFP_KERNEL)?);
+        (*table)[1].data = ptr::addr_of_mut!((*fnet).validate_source).cast();
+        let header = sys::register_net_sysctl_sz(net, c"net/fan".as_ptr(), (*table).as_mut_ptr(), 2);
+        if header.is_null() {
+            drop(KBox::from_raw(table));
+            return Err(ENOMEM);
+        }
+        (*fnet).sysctl = header;
+        (*fnet).sysctl_table = table;
+
+        let err = sys::ip_tunnel_init_net(net, id(), LINK_OPS.get(), c"tunl0".as_ptr().cast_mut());
+        if err != 0 {
+            exit_net(net);
+        }
+        to_result(err)
+    }
+}
+
+unsafe extern "C" fn exit_net(net: *mut sys::net) {
+    // SAFETY: the namespace is going away (or failed to initialize after
+    // the sysctl was registered); nothing else uses its sysctl now.
+    unsafe {
+        let fnet = fan_net(net);
+        if !(*fnet).sysctl.is_null() {
+            sys::unregister_net_sysctl_table((*fnet).sysctl);
+            drop(KBox::from_raw((*fnet).sysctl_table));
+            (*fnet).sysctl = ptr::null_mut();
+        }
+    }
+}
+
+unsafe extern "C" fn exit_batch_rtnl(nets: *mut sys::list_head, dev_to_kill: *mut sys::list_head) {
+    // SAFETY: the kernel tears down these namespaces under RTNL.
+    unsafe { sys::ip_tunnel_delete_nets(nets, id(), LINK_OPS.get(), dev_to_kill) };
+}
+
+static PERNET_OPS: KernelStatic<sys::pernet_operations> = KernelStatic::new({
+    let mut ops: sys::pernet_operations = sys::zeroed();
+    ops.init = Some(init_net);
+    ops.exit = Some(exit_net);
+    ops.exit_batch_rtnl = Some(exit_batch_rtnl);
+    ops.id = NET_ID.as_ptr();
+    ops.size = size_of::<FanNet>();
+    ops
+});
+
+/// Our per-namespace data in every namespace, for as long as this lives.
+pub(crate) struct Registration(());
+
+impl Registration {
+    pub(crate) fn register() -> Result<Self> {
+        // SAFETY: a static ops table, registered once, unregistered in drop.
+        to_result(unsafe { sys::register_pernet_device(PERNET_OPS.get()) })?;
+        Ok(Registration(()))
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // SAFETY: registered in `register`.
+        unsafe { sys::unregister_pernet_device(PERNET_OPS.get()) };
+    }
+}

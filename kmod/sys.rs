@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The kernel's C interface: generated bindings, the C glue, and the few
+//! helpers that turn raw kernel memory into Rust values.
+//!
+//! Every other module calls the kernel through here. What is `unsafe` about
+//! a call is stated where it is made.
+
+#[allow(
+    clippy::all,
+    dead_code,
+    improper_ctypes,
+    missing_docs,
+    non_camel_case_types,
+    non_snake_case,
+    non_upper_case_globals,
+    unreachable_pub,
+    unsafe_op_in_unsafe_fn
+)]
+mod generated {
+    include!("bindings_generated.rs");
+}
+
+pub(crate) use generated::*;
+
+use core::cell::UnsafeCell;
+
+// C glue (glue.c): what only exists as C macros.
+extern "C" {
+    pub(crate) fn fan_dev_stats_inc_tx_errors(dev: *mut net_device);
+    pub(crate) fn fan_dev_stats_inc_tx_carrier_errors(dev: *mut net_device);
+    pub(crate) fn fan_dev_stats_inc_tx_aborted_errors(dev: *mut net_device);
+    pub(crate) fn fan_dev_stats_inc_rx_errors(dev: *mut net_device);
+    pub(crate) fn fan_dev_stats_inc_rx_frame_errors(dev: *mut net_device);
+    pub(crate) fn fan_jiffies() -> core::ffi::c_ulong;
+}
+
+/// A static that the kernel writes to (ops tables it links into its lists).
+///
+/// Rust never reads or writes the value after registration; it only hands
+/// out the pointer, so sharing it between threads is the kernel's business.
+#[repr(transparent)]
+pub(crate) struct KernelStatic<T>(UnsafeCell<T>);
+
+// SAFETY: see the type's documentation: Rust only passes the address on, and
+// the kernel serializes its own accesses (under RTNL or its list locks).
+unsafe impl<T> Sync for KernelStatic<T> {}
+
+impl<T> KernelStatic<T> {
+    pub(crate) const fn new(value: T) -> Self {
+        Self(UnsafeCell::new(value))
+    }
+
+    pub(crate) const fn get(&self) -> *mut T {
+        self.0.get()
+    }
+}
+
+/// A zero-initialized C struct, for const initializers of kernel ops tables.
+pub(crate) const fn zeroed<T>() -> T {
+    // SAFETY: only used for bindgen structs of plain integers, pointers and
+    // `Option<fn>`s, for all of which all-zero bytes are a valid value
+    // (null, `None`, 0), exactly as C's `= { }` initializer.
+    unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
+}
+
+/// The payload of a netlink attribute.
+///
+/// # Safety
+///
+/// `attr` must point to a netlink attribute that the kernel has validated
+/// (its `nla_len` is within the message) and that outlives `'a`.
+pub(crate) unsafe fn nla_payload<'a>(attr: *const nlattr) -> &'a [u8] {
+    // SAFETY: the caller guarantees a validated attribute: `nla_len` covers
+    // the header and payload, all inside the received message.
+    unsafe {
+        let len = usize::from((*attr).nla_len).saturating_sub(NLA_HDRLEN);
+        core::slice::from_raw_parts(attr.cast::<u8>().add(NLA_HDRLEN), len)
+    }
+}
+
+/// Netlink's attribute header length (`NLA_HDRLEN`, a macro in C).
+pub(crate) const NLA_HDRLEN: usize = core::mem::size_of::<nlattr>();
+
+/// Report `msg`, and the attribute at fault if any, through extended ack.
+///
+/// # Safety
+///
+/// `extack` is null or the request's extended ack; `attr` is null or an
+/// attribute of the same request.
+pub(crate) unsafe fn set_extack(
+    extack: *mut netlink_ext_ack,
+    attr: *const nlattr,
+    msg: &'static core::ffi::CStr,
+) {
+    if extack.is_null() {
+        return;
+    }
+    // SAFETY: `extack` is the request's live extended ack (caller); the
+    // message is static, so it outlives the request as netlink requires.
+    unsafe {
+        (*extack)._msg = msg.as_ptr();
+        (*extack).bad_attr = attr;
+    }
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Proves the harness: two hosts joined by Linux's own ipip with fixed remotes,
+# a container on each, ping and a checksummed TCP transfer between them. The
+# tunnel counters show the traffic really went through the tunnel.
+. "$(dirname "$0")/../lib/hosts.sh"
+
+modprobe ipip
+
+underlay_create 9001
+host_add h27 172.30.0.27/16
+host_add h28 172.30.0.28/16
+for h in 27 28; do
+	peer=$((55 - h)) # 27 <-> 28
+	on h$h ip link add ipip0 type ipip local 172.30.0.$h remote 172.30.0.$peer
+	on h$h ip link set ipip0 up
+	on h$h ip route add 250.0.$peer.0/24 dev ipip0
+	bridge_add h$h br0 250.0.$h.1/24
+	container_add h$h c$h br0 250.0.$h.2/24 250.0.$h.1
+done
+
+tx_before=$(link_stat h27 ipip0 tx_packets)
+rx_before=$(link_stat h28 ipip0 rx_packets)
+
+on c27 ping -c 3 -W 2 250.0.28.2
+on c28 ping -c 3 -W 2 250.0.27.2
+tcp_transfer_check c27 c28 250.0.28.2 1000000
+
+# 3 pings plus at least 1 MB / 9001-byte-MTU worth of TCP segments.
+expect_ge "h27 ipip0 tx_packets" $(($(link_stat h27 ipip0 tx_packets) - tx_before)) 100
+expect_ge "h28 ipip0 rx_packets" $(($(link_stat h28 ipip0 rx_packets) - rx_before)) 100
