@@ -125,3 +125,11 @@ expect_ge() {
 		return 1
 	fi
 }
+
+expect_eq() {
+	local what=$1 got=$2 want=$3
+	if [ "$got" != "$want" ]; then
+		echo "$what: got '$got', expected '$want'" >&2
+		return 1
+	fi
+}

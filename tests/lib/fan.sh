@@ -1,0 +1,31 @@
+# The fan kernel module in VM tests: source after hosts.sh.
+#
+#   fan_module_load          load kmod/fan_ipip.ko (and what it depends on)
+#   fannl ARGS...            tests/lib/fannl.py: raw rtnetlink for fan maps
+#   fan_host_up HOST MAP BRIDGE_ADDR/LEN
+#                            tunl0 of HOST gets MAP, comes up, routes the
+#                            overlay with the bridge address as source, and
+#                            the container bridge br0 holds BRIDGE_ADDR
+
+FAN_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+FAN_KMOD=${FAN_KMOD:-$FAN_LIB/../../kmod/fan_ipip.ko}
+
+fan_module_load() {
+	grep -q '^fan_ipip ' /proc/modules && return 0
+	modprobe -r ipip 2>/dev/null || true
+	modprobe ip_tunnel
+	modprobe tunnel4
+	insmod "$FAN_KMOD"
+}
+
+fannl() {
+	python3 "$FAN_LIB/fannl.py" "$@"
+}
+
+fan_host_up() {
+	local host=$1 map=$2 bridge_addr=$3 overlay=${2%%:*}
+	on "$host" python3 "$FAN_LIB/fannl.py" change tunl0 --map "$map"
+	on "$host" ip link set tunl0 up
+	bridge_add "$host" br0 "$bridge_addr"
+	on "$host" ip route add "$overlay" dev tunl0 src "${bridge_addr%/*}"
+}

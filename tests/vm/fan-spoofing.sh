@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Receive source validation: host h29 sends IP-in-IP to h28 with an inner
+# source from h27's slice. With net.fan.validate_source=1 (the default)
+# nothing gets through and h28 counts it; with 0 it gets through.
+. "$(dirname "$0")/../lib/hosts.sh"
+. "$(dirname "$0")/../lib/fan.sh"
+
+fan_module_load
+map=250.0.0.0/8:172.30.0.0/16
+underlay_create 9001
+for h in 27 28 29; do
+	host_add h$h 172.30.0.$h/16
+	fan_host_up h$h $map 250.0.$h.1/24
+	container_add h$h c$h br0 250.0.$h.2/24 250.0.$h.1
+done
+
+# h29 forges: a plain ipip tunnel to h28, and h27's overlay address.
+on h29 ip link add forge type ipip local 172.30.0.29 remote 172.30.0.28
+on h29 ip link set forge up
+on h29 ip addr add 250.0.27.99/32 dev lo
+on h29 ip route add 250.0.28.2/32 dev forge src 250.0.27.99
+
+# send_forged TAG: one UDP datagram from the forged source; prints what c28
+# received within 3 seconds.
+send_forged() {
+	local got
+	got=$(mktemp)
+	on c28 timeout 3 nc -u -l -W 1 5000 >"$got" &
+	local server=$!
+	sleep 0.5
+	echo "$1" | on h29 nc -u -w 1 -s 250.0.27.99 250.0.28.2 5000 || true
+	wait "$server" || true
+	cat "$got"
+	rm -f "$got"
+}
+
+expect_eq "validate_source default" "$(on h28 sysctl -n net.fan.validate_source)" 1
+expect_eq "fan version" "$(on h28 cat /proc/sys/net/fan/version)" 3
+
+frames_before=$(link_stat h28 tunl0 rx_frame_errors)
+expect_eq "forged datagram with validation on" "$(send_forged forged-1)" ""
+expect_ge "h28 tunl0 rx_frame_errors" \
+	$(($(link_stat h28 tunl0 rx_frame_errors) - frames_before)) 1
+
+# Legitimate traffic from h27 still passes.
+on c27 ping -c 2 -W 3 250.0.28.2 >/dev/null
+
+on h28 sysctl -qw net.fan.validate_source=0
+expect_eq "forged datagram with validation off" "$(send_forged forged-2)" "forged-2"
+
+# The sysctl accepts only 0 and 1.
+if on h28 sysctl -qw net.fan.validate_source=2 2>/dev/null; then
+	echo "validate_source accepted 2" >&2
+	exit 1
+fi
