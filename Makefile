@@ -5,7 +5,7 @@
 #   make test          cargo tests, fuzzing, then every VM test; one summary line
 #   make kernel        the test kernel (DEBUG=1: KASAN, lockdep, kmemleak)
 #   make kmod          the kernel module, against the test kernel
-#   make iproute2      the patched `ip`
+#   make iproute2      the patched `ip`, in build/ip
 #   make lint          rustfmt and clippy, userspace and kernel
 
 DEBUG ?= 0
@@ -26,9 +26,9 @@ kmod: kernel
 	@$(MAKE) -s -C "$$(qemu/kernel $(KERNEL_FLAGS) dir)" M=$(CURDIR) LLVM=1 modules
 
 iproute2: deps
-	@iproute2-patch/build.sh >/dev/null
+	@iproute2-patch/build.sh build >/dev/null
 
-test: kmod
+test: kmod iproute2
 	@tests/run
 
 demo: kmod

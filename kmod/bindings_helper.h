@@ -4,7 +4,9 @@
  * networking, so the module generates its own bindings from these headers
  * (see Kbuild); static inline functions get C wrappers the same way.
  */
+#include <linux/icmp.h>
 #include <linux/if_arp.h>
+#include <linux/inetdevice.h>
 #include <linux/if_tunnel.h>
 #include <linux/netdevice.h>
 #include <linux/rcupdate.h>
@@ -12,6 +14,7 @@
 #include <linux/slab.h>
 #include <linux/sysctl.h>
 #include <net/dst_metadata.h>
+#include <net/icmp.h>
 #include <net/ip.h>
 #include <net/ip_tunnels.h>
 #include <net/net_namespace.h>
@@ -27,6 +30,19 @@ enum { FAN_IFLA_FAN_UNSPEC, FAN_IFLA_FAN_MAPPING };
 /* Macros bindgen cannot see, as constants. */
 const gfp_t FAN_GFP_KERNEL = GFP_KERNEL;
 const unsigned long FAN_IPTUNNEL_ERR_TIMEO = IPTUNNEL_ERR_TIMEO;
+const unsigned int FAN_IFF_NOARP = IFF_NOARP;
+const unsigned int FAN_IFF_POINTOPOINT = IFF_POINTOPOINT;
+const int FAN_SIOCADDTUNNEL = SIOCADDTUNNEL;
+const int FAN_SIOCCHGTUNNEL = SIOCCHGTUNNEL;
+const int FAN_SKB_GSO_IPXIP4 = SKB_GSO_IPXIP4;
+const int FAN_XFRM_POLICY_IN = XFRM_POLICY_IN;
+const int FAN_EMSGSIZE = EMSGSIZE;
+const u8 FAN_NLA_UNSPEC = NLA_UNSPEC;
+const u8 FAN_NLA_U8 = NLA_U8;
+const u8 FAN_NLA_U16 = NLA_U16;
+const u8 FAN_NLA_U32 = NLA_U32;
+const u8 FAN_NLA_FLAG = NLA_FLAG;
+const u8 FAN_NLA_NESTED = NLA_NESTED;
 const u16 FAN_ETH_P_IP = ETH_P_IP;
 const u16 FAN_ETH_P_MPLS_UC = ETH_P_MPLS_UC;
 const netdev_features_t FAN_IPIP_FEATURES = NETIF_F_SG | NETIF_F_FRAGLIST |

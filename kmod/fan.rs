@@ -15,6 +15,8 @@
 
 use kernel::prelude::*;
 
+// What the module does not use of the shared crate is not dead code.
+#[allow(dead_code, unreachable_pub, unused_imports)]
 #[path = "../fanmap/src/fanmap.rs"]
 mod fanmap;
 

@@ -4,6 +4,7 @@
  * decides anything: each function is one macro, named after it.
  */
 #include <linux/netdevice.h>
+#include <linux/skbuff.h>
 
 #define FAN_DEV_STATS_INC(field)                                        \
 	void fan_dev_stats_inc_##field(struct net_device *dev);         \
@@ -22,4 +23,23 @@ unsigned long fan_jiffies(void);
 unsigned long fan_jiffies(void)
 {
 	return jiffies;
+}
+
+/* Fields bindgen can only reach through config-dependent anonymous unions. */
+struct net_device *fan_skb_dev(const struct sk_buff *skb);
+struct net_device *fan_skb_dev(const struct sk_buff *skb)
+{
+	return skb->dev;
+}
+
+__be16 fan_skb_protocol(const struct sk_buff *skb);
+__be16 fan_skb_protocol(const struct sk_buff *skb)
+{
+	return skb->protocol;
+}
+
+void fan_dev_set_lltx(struct net_device *dev);
+void fan_dev_set_lltx(struct net_device *dev)
+{
+	dev->lltx = true;
 }

@@ -8,7 +8,7 @@
 
 use crate::fanmap::{IFLA_FAN_MAPPING, IFLA_IPTUN_FAN_MAP, MAX_MAPS, WIRE_LEN};
 use crate::netlink::FanMapAttr;
-use crate::sys::{self, KernelStatic};
+use crate::sys::{self, KernelStatic, Shared};
 use crate::tunnel::{Tunnel, PRIV_SIZE};
 use crate::{pernet, xmit};
 use core::ffi::{c_int, c_void};
@@ -25,36 +25,36 @@ fn errno(result: Result) -> c_int {
     }
 }
 
-const fn policy(kind: u32) -> sys::nla_policy {
+const fn policy(kind: u8) -> sys::nla_policy {
     let mut p: sys::nla_policy = sys::zeroed();
-    p.type_ = kind as u8;
+    p.type_ = kind;
     p
 }
 
-static POLICY: [sys::nla_policy; MAXTYPE + 1] = {
-    let mut p = [policy(sys::netlink_attribute_type_NLA_UNSPEC); MAXTYPE + 1];
-    p[sys::IFLA_IPTUN_LINK as usize] = policy(sys::netlink_attribute_type_NLA_U32);
-    p[sys::IFLA_IPTUN_LOCAL as usize] = policy(sys::netlink_attribute_type_NLA_U32);
-    p[sys::IFLA_IPTUN_REMOTE as usize] = policy(sys::netlink_attribute_type_NLA_U32);
-    p[sys::IFLA_IPTUN_TTL as usize] = policy(sys::netlink_attribute_type_NLA_U8);
-    p[sys::IFLA_IPTUN_TOS as usize] = policy(sys::netlink_attribute_type_NLA_U8);
-    p[sys::IFLA_IPTUN_PROTO as usize] = policy(sys::netlink_attribute_type_NLA_U8);
-    p[sys::IFLA_IPTUN_PMTUDISC as usize] = policy(sys::netlink_attribute_type_NLA_U8);
-    p[sys::IFLA_IPTUN_ENCAP_TYPE as usize] = policy(sys::netlink_attribute_type_NLA_U16);
-    p[sys::IFLA_IPTUN_ENCAP_FLAGS as usize] = policy(sys::netlink_attribute_type_NLA_U16);
-    p[sys::IFLA_IPTUN_ENCAP_SPORT as usize] = policy(sys::netlink_attribute_type_NLA_U16);
-    p[sys::IFLA_IPTUN_ENCAP_DPORT as usize] = policy(sys::netlink_attribute_type_NLA_U16);
-    p[sys::IFLA_IPTUN_COLLECT_METADATA as usize] = policy(sys::netlink_attribute_type_NLA_FLAG);
-    p[sys::IFLA_IPTUN_FWMARK as usize] = policy(sys::netlink_attribute_type_NLA_U32);
-    p[MAXTYPE] = policy(sys::netlink_attribute_type_NLA_NESTED);
+static POLICY: Shared<[sys::nla_policy; MAXTYPE + 1]> = Shared({
+    let mut p = [policy(sys::FAN_NLA_UNSPEC); MAXTYPE + 1];
+    p[sys::IFLA_IPTUN_LINK as usize] = policy(sys::FAN_NLA_U32);
+    p[sys::IFLA_IPTUN_LOCAL as usize] = policy(sys::FAN_NLA_U32);
+    p[sys::IFLA_IPTUN_REMOTE as usize] = policy(sys::FAN_NLA_U32);
+    p[sys::IFLA_IPTUN_TTL as usize] = policy(sys::FAN_NLA_U8);
+    p[sys::IFLA_IPTUN_TOS as usize] = policy(sys::FAN_NLA_U8);
+    p[sys::IFLA_IPTUN_PROTO as usize] = policy(sys::FAN_NLA_U8);
+    p[sys::IFLA_IPTUN_PMTUDISC as usize] = policy(sys::FAN_NLA_U8);
+    p[sys::IFLA_IPTUN_ENCAP_TYPE as usize] = policy(sys::FAN_NLA_U16);
+    p[sys::IFLA_IPTUN_ENCAP_FLAGS as usize] = policy(sys::FAN_NLA_U16);
+    p[sys::IFLA_IPTUN_ENCAP_SPORT as usize] = policy(sys::FAN_NLA_U16);
+    p[sys::IFLA_IPTUN_ENCAP_DPORT as usize] = policy(sys::FAN_NLA_U16);
+    p[sys::IFLA_IPTUN_COLLECT_METADATA as usize] = policy(sys::FAN_NLA_FLAG);
+    p[sys::IFLA_IPTUN_FWMARK as usize] = policy(sys::FAN_NLA_U32);
+    p[MAXTYPE] = policy(sys::FAN_NLA_NESTED);
     p
-};
+});
 
 pub(crate) static LINK_OPS: KernelStatic<sys::rtnl_link_ops> = KernelStatic::new({
     let mut ops: sys::rtnl_link_ops = sys::zeroed();
     ops.kind = c"ipip".as_ptr();
     ops.maxtype = MAXTYPE as u32;
-    ops.policy = POLICY.as_ptr();
+    ops.policy = POLICY.0.as_ptr();
     ops.priv_size = PRIV_SIZE;
     ops.setup = Some(setup);
     ops.validate = Some(validate);
@@ -86,9 +86,9 @@ unsafe extern "C" fn setup(dev: *mut sys::net_device) {
         (*dev).netdev_ops = &NETDEV_OPS;
         (*dev).header_ops = &sys::ip_tunnel_header_ops;
         (*dev).type_ = sys::ARPHRD_TUNNEL as u16;
-        (*dev).flags = sys::IFF_NOARP;
+        (*dev).flags = sys::FAN_IFF_NOARP;
         (*dev).addr_len = 4;
-        (*dev).set_lltx(1);
+        sys::fan_dev_set_lltx(dev);
         sys::netif_keep_dst(dev);
         (*dev).features |= sys::FAN_IPIP_FEATURES;
         (*dev).hw_features |= sys::FAN_IPIP_FEATURES;
@@ -101,12 +101,10 @@ unsafe extern "C" fn dev_init(dev: *mut sys::net_device) -> c_int {
     unsafe {
         let t = Tunnel::from_raw(dev).ip_tunnel();
         let iph = &(*t).parms.iph;
-        sys::__dev_addr_set(dev, ptr::addr_of!(iph.saddr).cast(), 4);
-        ptr::copy_nonoverlapping(
-            ptr::addr_of!(iph.daddr).cast::<u8>(),
-            (*dev).broadcast.as_mut_ptr(),
-            4,
-        );
+        let local = iph.saddr().octets();
+        sys::__dev_addr_set(dev, local.as_ptr().cast(), 4);
+        let remote = iph.daddr().octets();
+        ptr::copy_nonoverlapping(remote.as_ptr(), (*dev).broadcast.as_mut_ptr(), 4);
         (*t).tun_hlen = 0;
         (*t).hlen = (*t).tun_hlen + (*t).encap_hlen;
         sys::ip_tunnel_init(dev)
@@ -138,8 +136,7 @@ unsafe extern "C" fn tunnel_ctl(
     // SAFETY: the kernel passes a device of ours and the ioctl's parameters.
     unsafe {
         let p = &mut *p;
-        let cmd_u = cmd as u32;
-        if cmd_u == sys::SIOCADDTUNNEL || cmd_u == sys::SIOCCHGTUNNEL {
+        if cmd == sys::FAN_SIOCADDTUNNEL || cmd == sys::FAN_SIOCCHGTUNNEL {
             if p.iph.version() != 4
                 || !valid_proto(p.iph.protocol)
                 || p.iph.ihl() != 5
@@ -148,7 +145,7 @@ unsafe extern "C" fn tunnel_ctl(
                 return EINVAL.to_errno();
             }
             // A fan device sends to computed destinations, never a remote.
-            if p.iph.daddr != 0 && Tunnel::from_raw(dev).maps().is_some() {
+            if !p.iph.daddr().is_unspecified() && Tunnel::from_raw(dev).maps().is_some() {
                 return EINVAL.to_errno();
             }
         }
@@ -329,20 +326,21 @@ unsafe extern "C" fn changelink(
         if collect_md {
             return EINVAL.to_errno();
         }
-        let p2p = (*dev).flags & sys::IFF_POINTOPOINT != 0;
-        if p2p != (p.iph.daddr != 0) {
-            return EINVAL.to_errno();
-        }
+        let has_remote = !p.iph.daddr().is_unspecified();
         let fan_after = match &maps {
             Some(table) => !table.table().is_empty(),
             None => current.is_some(),
         };
-        if fan_after && p.iph.daddr != 0 {
+        if fan_after && has_remote {
             sys::set_extack(
                 extack,
                 attr(data, sys::IFLA_IPTUN_REMOTE),
                 c"a fan device sends to computed destinations: fan-map cannot be used with a remote address",
             );
+            return EINVAL.to_errno();
+        }
+        let p2p = (*dev).flags & sys::FAN_IFF_POINTOPOINT != 0;
+        if p2p != has_remote {
             return EINVAL.to_errno();
         }
         let err = sys::ip_tunnel_changelink(dev, tb, &mut p, fwmark);
@@ -382,8 +380,8 @@ unsafe extern "C" fn fill_info(skb: *mut sys::sk_buff, dev: *const sys::net_devi
         let parm = &(*t).parms;
         let df = parm.iph.frag_off & (sys::IP_DF as u16).to_be() != 0;
         let failed = sys::nla_put_u32(skb, sys::IFLA_IPTUN_LINK as c_int, parm.link as u32) != 0
-            || sys::nla_put_in_addr(skb, sys::IFLA_IPTUN_LOCAL as c_int, parm.iph.saddr) != 0
-            || sys::nla_put_in_addr(skb, sys::IFLA_IPTUN_REMOTE as c_int, parm.iph.daddr) != 0
+            || sys::nla_put_in_addr(skb, sys::IFLA_IPTUN_LOCAL as c_int, sys::be32(parm.iph.saddr())) != 0
+            || sys::nla_put_in_addr(skb, sys::IFLA_IPTUN_REMOTE as c_int, sys::be32(parm.iph.daddr())) != 0
             || sys::nla_put_u8(skb, sys::IFLA_IPTUN_TTL as c_int, parm.iph.ttl) != 0
             || sys::nla_put_u8(skb, sys::IFLA_IPTUN_TOS as c_int, parm.iph.tos) != 0
             || sys::nla_put_u8(skb, sys::IFLA_IPTUN_PROTO as c_int, parm.iph.protocol) != 0
@@ -396,21 +394,21 @@ unsafe extern "C" fn fill_info(skb: *mut sys::sk_buff, dev: *const sys::net_devi
             || ((*t).collect_md
                 && sys::nla_put_flag(skb, sys::IFLA_IPTUN_COLLECT_METADATA as c_int) != 0);
         if failed {
-            return EMSGSIZE.to_errno();
+            return -sys::FAN_EMSGSIZE;
         }
         let Some(maps) = tunnel.maps() else {
             return 0;
         };
         let nest = sys::nla_nest_start(skb, c_int::from(IFLA_IPTUN_FAN_MAP));
         if nest.is_null() {
-            return EMSGSIZE.to_errno();
+            return -sys::FAN_EMSGSIZE;
         }
         for map in maps {
             let wire = map.to_wire();
             let kind = c_int::from(IFLA_FAN_MAPPING);
             if sys::nla_put(skb, kind, WIRE_LEN as c_int, wire.as_ptr().cast::<c_void>()) != 0 {
                 sys::nla_nest_cancel(skb, nest);
-                return EMSGSIZE.to_errno();
+                return -sys::FAN_EMSGSIZE;
             }
         }
         sys::nla_nest_end(skb, nest);

@@ -69,7 +69,7 @@ impl FanMapAttr {
         // `validate` accepted every mapping, so no request is dropped here.
         let requests = attrs::mappings(self.payload)
             .filter_map(|m| m.ok())
-            .filter_map(|m| Request::from_wire(m.payload).ok());
+            .map(|m| Request::from_wire(m.payload));
         if let Err(e) = current.apply_into(next.table_mut(), requests) {
             let offset = attrs::mappings(self.payload)
                 .nth(e.index)

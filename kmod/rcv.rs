@@ -44,23 +44,24 @@ fn no_key_flags() -> [core::ffi::c_ulong; 1] {
 unsafe fn tunnel_rcv(skb: *mut sys::sk_buff, ipproto: u8) -> c_int {
     // SAFETY: as the function's contract.
     unsafe {
-        let net = sys::dev_net((*skb).__bindgen_anon_1.__bindgen_anon_1.__bindgen_anon_1.dev);
+        let dev = sys::fan_skb_dev(skb);
+        let net = sys::dev_net(dev);
         let itn = pernet::tunnel_net(net);
         let iph = sys::ip_hdr(skb);
         let flags = no_key_flags();
         let tunnel = sys::ip_tunnel_lookup(
             itn,
-            (*(*skb).__bindgen_anon_1.__bindgen_anon_1.__bindgen_anon_1.dev).ifindex,
+            (*dev).ifindex,
             flags.as_ptr(),
-            (*iph).saddr,
-            (*iph).daddr,
+            sys::be32((*iph).saddr()),
+            sys::be32((*iph).daddr()),
             0,
         );
         if tunnel.is_null() {
             return -1;
         }
         let proto = (*tunnel).parms.iph.protocol;
-        if (proto != ipproto && proto != 0) || !sys::xfrm4_policy_check(ptr::null_mut(), sys::XFRM_POLICY_IN as _, skb) {
+        if (proto != ipproto && proto != 0) || sys::xfrm4_policy_check(ptr::null_mut(), sys::FAN_XFRM_POLICY_IN, skb) == 0 {
             sys::kfree_skb(skb);
             return 0;
         }
@@ -69,9 +70,7 @@ unsafe fn tunnel_rcv(skb: *mut sys::sk_buff, ipproto: u8) -> c_int {
         if let Some(maps) = fan.maps() {
             if ipproto == sys::IPPROTO_IPIP as u8 && pernet::validate_source(net) {
                 let inner = (*skb).data.cast::<sys::iphdr>();
-                let inner_src = Ipv4Addr::from(u32::from_be((*inner).saddr));
-                let outer_src = Ipv4Addr::from(u32::from_be((*iph).saddr));
-                if !source_is_valid(maps, inner_src, outer_src) {
+                if !source_is_valid(maps, (*inner).saddr(), (*iph).saddr()) {
                     sys::fan_dev_stats_inc_rx_frame_errors(fan.dev());
                     sys::fan_dev_stats_inc_rx_errors(fan.dev());
                     sys::kfree_skb(skb);
@@ -120,7 +119,7 @@ unsafe extern "C" fn ipip_err(skb: *mut sys::sk_buff, info: u32) -> c_int {
     // SAFETY: the xfrm4 tunnel layer passes the ICMP error's skb, whose data
     // is the IPv4 header of the packet we sent, inside an RCU read section.
     unsafe {
-        let dev = (*skb).__bindgen_anon_1.__bindgen_anon_1.__bindgen_anon_1.dev;
+        let dev = sys::fan_skb_dev(skb);
         let net = sys::dev_net(dev);
         let itn = pernet::tunnel_net(net);
         let iph = (*skb).data.cast::<sys::iphdr>();
@@ -131,8 +130,8 @@ unsafe extern "C" fn ipip_err(skb: *mut sys::sk_buff, info: u32) -> c_int {
             itn,
             (*dev).ifindex,
             flags.as_ptr(),
-            (*iph).daddr,
-            (*iph).saddr,
+            sys::be32((*iph).daddr()),
+            sys::be32((*iph).saddr()),
             0,
         );
         if t.is_null() {
@@ -152,7 +151,7 @@ unsafe extern "C" fn ipip_err(skb: *mut sys::sk_buff, info: u32) -> c_int {
             sys::ipv4_redirect(skb, net, (*t).parms.link, (*iph).protocol);
             return 0;
         }
-        if (*t).parms.iph.daddr == 0 {
+        if (*t).parms.iph.daddr().is_unspecified() {
             return ENOENT.to_errno();
         }
         if (*t).parms.iph.ttl == 0 && kind == sys::ICMP_TIME_EXCEEDED {

@@ -24,8 +24,11 @@ mod generated {
 pub(crate) use generated::*;
 
 use core::cell::UnsafeCell;
+use core::net::Ipv4Addr;
 
-// C glue (glue.c): what only exists as C macros.
+// C glue (glue.c): what only exists as C macros. Only pointers cross, so
+// the types' contents (some empty in C, as `netdevice_tracker`) don't matter.
+#[allow(improper_ctypes)]
 extern "C" {
     pub(crate) fn fan_dev_stats_inc_tx_errors(dev: *mut net_device);
     pub(crate) fn fan_dev_stats_inc_tx_carrier_errors(dev: *mut net_device);
@@ -33,6 +36,41 @@ extern "C" {
     pub(crate) fn fan_dev_stats_inc_rx_errors(dev: *mut net_device);
     pub(crate) fn fan_dev_stats_inc_rx_frame_errors(dev: *mut net_device);
     pub(crate) fn fan_jiffies() -> core::ffi::c_ulong;
+    pub(crate) fn fan_skb_dev(skb: *const sk_buff) -> *mut net_device;
+    pub(crate) fn fan_skb_protocol(skb: *const sk_buff) -> u16;
+    pub(crate) fn fan_dev_set_lltx(dev: *mut net_device);
+}
+
+/// Immutable C data shared with the kernel (policies, ops tables), whose
+/// raw pointers make Rust refuse to share it by default.
+#[repr(transparent)]
+pub(crate) struct Shared<T>(pub(crate) T);
+
+// SAFETY: never written after compilation; the pointers it holds are to
+// other statics or string literals.
+unsafe impl<T> Sync for Shared<T> {}
+
+/// The addresses of an IPv4 header, which bindgen puts behind a union
+/// (`struct_group(addrs, saddr, daddr)` in C).
+impl iphdr {
+    pub(crate) fn saddr(&self) -> Ipv4Addr {
+        // SAFETY: both union members are the same two `__be32`s.
+        Ipv4Addr::from(u32::from_be(unsafe { self.__bindgen_anon_1.addrs.saddr }))
+    }
+
+    pub(crate) fn daddr(&self) -> Ipv4Addr {
+        // SAFETY: as above.
+        Ipv4Addr::from(u32::from_be(unsafe { self.__bindgen_anon_1.addrs.daddr }))
+    }
+
+    pub(crate) fn set_daddr(&mut self, addr: Ipv4Addr) {
+        self.__bindgen_anon_1.addrs.daddr = u32::from(addr).to_be();
+    }
+}
+
+/// An address in network byte order, as C's `__be32` arguments take it.
+pub(crate) fn be32(addr: Ipv4Addr) -> u32 {
+    u32::from(addr).to_be()
 }
 
 /// A static that the kernel writes to (ops tables it links into its lists).

@@ -67,7 +67,7 @@ unsafe fn transmit(skb: *mut sys::sk_buff, dev: *mut sys::net_device) -> Result<
         if !sys::pskb_inet_may_pull(skb) {
             return Err(Discard::Protocol);
         }
-        let protocol = u16::from_be((*skb).protocol);
+        let protocol = u16::from_be(sys::fan_skb_protocol(skb));
         let ipproto = if protocol == sys::FAN_ETH_P_IP {
             sys::IPPROTO_IPIP as u8
         } else if cfg!(CONFIG_MPLS) && protocol == sys::FAN_ETH_P_MPLS_UC {
@@ -87,18 +87,18 @@ unsafe fn transmit(skb: *mut sys::sk_buff, dev: *mut sys::net_device) -> Result<
                 if ipproto != sys::IPPROTO_IPIP as u8 {
                     return Err(Discard::Protocol);
                 }
-                let inner_dst = Ipv4Addr::from(u32::from_be((*sys::ip_hdr(skb)).daddr));
+                let inner_dst = (*sys::ip_hdr(skb)).daddr();
                 let net = (*t).net;
                 let underlay = fan_destination(maps, inner_dst, |addr| {
-                    !sys::__ip_dev_find(net, u32::from(addr).to_be(), false).is_null()
+                    !sys::__ip_dev_find(net, sys::be32(addr), false).is_null()
                 })?;
                 fan_iph = *tiph;
-                fan_iph.daddr = u32::from(underlay).to_be();
+                fan_iph.set_daddr(underlay);
                 &fan_iph
             }
         };
 
-        if sys::iptunnel_handle_offloads(skb, sys::SKB_GSO_IPXIP4 as _) != 0 {
+        if sys::iptunnel_handle_offloads(skb, sys::FAN_SKB_GSO_IPXIP4) != 0 {
             return Err(Discard::Protocol);
         }
         sys::skb_set_inner_ipproto(skb, ipproto);

@@ -29,3 +29,6 @@ fan_host_up() {
 	bridge_add "$host" br0 "$bridge_addr"
 	on "$host" ip route add "$overlay" dev tunl0 src "${bridge_addr%/*}"
 }
+
+# The patched ip that `make iproute2` leaves in build/.
+FAN_IP=${FAN_IP:-$FAN_LIB/../../build/ip}

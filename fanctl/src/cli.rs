@@ -1,0 +1,415 @@
+//! The command line: both the announcement's positional form
+//! (`fanctl up 250.0.0.0/8 eth0/16 dhcp`) and options (`-o`, `-u`, `--dhcp`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use clap_complete::Shell;
+
+use crate::{
+    paths::Paths,
+    spec::{self, FanSpec, Flags, SpecError},
+};
+
+const ABOUT: &str = "Set up fan networking: container networks across hosts by address arithmetic";
+
+const LONG_ABOUT: &str = "\
+Set up fan networking: container networks across hosts by address arithmetic.
+
+A fan maps an overlay network onto an underlay network: with overlay 250.0.0.0/8 \
+over underlay 172.30.0.0/16, the host 172.30.0.28 owns the overlay slice \
+250.0.28.0/24 and a packet for 250.0.27.3 goes IP-in-IP to 172.30.0.27. \
+`fanctl up` creates the slice's bridge (fan-250-0-28, address 250.0.28.1), the fan \
+map on tunl0, the overlay route, IPv4 forwarding, NAT out of the overlay and \
+optionally a DHCP server; `fanctl down` removes exactly that.";
+
+const EXAMPLES: &str = "\
+Examples:
+  fanctl up 250.0.0.0/8 eth0/16 dhcp     fan 250/8 over eth0's /16, with DHCP
+  fanctl up -o 250 -u 172.30.0.28 --dhcp --host-reserve 2
+  fanctl up -a                           every fan in /etc/network/fan
+  fanctl show                            Bridge Overlay Underlay Flags
+  fanctl down 250.0.0.0/8 eth0/16
+  fanctl down -e                         every fan
+
+OVERLAY is N (N.0.0.0/8) or A.B.C.D/len. UNDERLAY is A.B.C.D (implies /16), \
+A.B.C.D/len, IFACE/len (the interface's first IPv4 address) or default/len \
+(the interface of the default route).
+
+Exit status: 0 success, 1 error, 2 bad command line.
+Environment: FAN_CONFIG, FAN_RUN_DIR, FAN_STATE_DIR, FAN_DNSMASQ, FAN_NFT \
+(see the options of the same names).";
+
+const UP_EXAMPLES: &str = "\
+Examples:
+  fanctl up 250.0.0.0/8 eth0/16 dhcp
+  fanctl up 250 172.30.0.28 dhcp host-reserve 2 mtu 1480
+  fanctl up -o 250.0.0.0/8 -u default/16 --dhcp --bridge fanbr
+  fanctl up -a
+
+Running `up` for a fan that is already up does nothing and succeeds. When a step \
+fails, what this run made is removed again and the step is named. Without the fan \
+kernel module (no /proc/sys/net/fan/version), the fan runs on plain ipip with one \
+route per peer host, unless --no-fallback.";
+
+const DOWN_EXAMPLES: &str = "\
+Examples:
+  fanctl down 250.0.0.0/8 eth0/16
+  fanctl down 250
+  fanctl down -a
+  fanctl down -e --force
+
+`down` refuses while interfaces (containers) are attached to the fan bridge, \
+unless --force. Taking down a fan that is not up succeeds.";
+
+const SHOW_EXAMPLES: &str = "\
+Example:
+  $ fanctl show
+  Bridge       Overlay     Underlay       Flags
+  fan-250-0-28 250.0.0.0/8 172.30.0.28/16 dhcp host-reserve 1
+
+Flags say `fallback` when the fan runs on plain ipip routes (no fan module).";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "fanctl",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = EXAMPLES,
+    propagate_version = true,
+    subcommand_required = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Files and programs")]
+pub struct Global {
+    /// The fans for `up -a` and `down -a`
+    #[arg(
+        long,
+        global = true,
+        env = "FAN_CONFIG",
+        default_value = "/etc/network/fan",
+        value_name = "FILE"
+    )]
+    pub config: PathBuf,
+    /// Lock, state and dnsmasq pid files
+    #[arg(
+        long,
+        global = true,
+        env = "FAN_RUN_DIR",
+        default_value = "/run/fan",
+        value_name = "DIR"
+    )]
+    pub run_dir: PathBuf,
+    /// dnsmasq lease files
+    #[arg(
+        long,
+        global = true,
+        env = "FAN_STATE_DIR",
+        default_value = "/var/lib/fan",
+        value_name = "DIR"
+    )]
+    pub state_dir: PathBuf,
+    /// The dnsmasq program
+    #[arg(
+        long,
+        global = true,
+        env = "FAN_DNSMASQ",
+        default_value = "dnsmasq",
+        value_name = "PROGRAM"
+    )]
+    pub dnsmasq: PathBuf,
+    /// The nft program
+    #[arg(
+        long,
+        global = true,
+        env = "FAN_NFT",
+        default_value = "nft",
+        value_name = "PROGRAM"
+    )]
+    pub nft: PathBuf,
+}
+
+impl Global {
+    pub fn paths(&self) -> Paths {
+        Paths {
+            run_dir: self.run_dir.clone(),
+            state_dir: self.state_dir.clone(),
+            dnsmasq: self.dnsmasq.clone(),
+            nft: self.nft.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Bring a fan up (or every fan of the config file with -a)
+    #[command(
+        after_help = UP_EXAMPLES,
+        override_usage = "fanctl up OVERLAY UNDERLAY [dhcp] [host-reserve N] [bridge NAME] [mtu N]\n       \
+                          fanctl up -o OVERLAY -u UNDERLAY [--dhcp] [--host-reserve N] [--bridge NAME] [--mtu N]\n       \
+                          fanctl up -a"
+    )]
+    Up(UpArgs),
+    /// Take a fan down (every fan of the config file with -a, every fan with -e)
+    #[command(
+        after_help = DOWN_EXAMPLES,
+        override_usage = "fanctl down OVERLAY [UNDERLAY] [--force]\n       \
+                          fanctl down -o OVERLAY [-u UNDERLAY] [--force]\n       \
+                          fanctl down -a|-e [--force]"
+    )]
+    Down(DownArgs),
+    /// Show the fans that are up
+    #[command(after_help = SHOW_EXAMPLES)]
+    Show(ShowArgs),
+    /// Print a shell completion script
+    #[command(after_help = "Example:\n  fanctl completions bash > /etc/bash_completion.d/fanctl")]
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the man page (roff), or write one per command into a directory
+    #[command(hide = true)]
+    Man {
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// OVERLAY UNDERLAY, then flags: dhcp, host-reserve N, bridge NAME, mtu N
+    #[arg(value_name = "ARGS", num_args = 0.., conflicts_with_all = ["all", "overlay", "underlay"])]
+    pub words: Vec<String>,
+    /// Overlay network: N (N.0.0.0/8) or A.B.C.D/len
+    #[arg(short, long, requires = "underlay", conflicts_with = "all")]
+    pub overlay: Option<String>,
+    /// Underlay: A.B.C.D[/len], IFACE/len or default/len
+    #[arg(short, long, requires = "overlay", conflicts_with = "all")]
+    pub underlay: Option<String>,
+    /// Run a DHCP server (dnsmasq) for the slice on the bridge
+    #[arg(long, conflicts_with_all = ["all", "words"])]
+    pub dhcp: bool,
+    /// Keep the first N addresses of the slice for the host (default 1)
+    #[arg(long, value_name = "N", conflicts_with_all = ["all", "words"])]
+    pub host_reserve: Option<String>,
+    /// Bridge name instead of fan-A-B-C
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["all", "words"])]
+    pub bridge: Option<String>,
+    /// Bridge MTU instead of the underlay interface's MTU minus 20
+    #[arg(long, value_name = "N", conflicts_with_all = ["all", "words"])]
+    pub mtu: Option<String>,
+    /// Every fan of the config file not marked `off`
+    #[arg(short, long)]
+    pub all: bool,
+    /// Fail instead of using plain ipip routes when the fan module is missing
+    #[arg(long)]
+    pub no_fallback: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// OVERLAY [UNDERLAY]
+    #[arg(value_name = "ARGS", num_args = 0..=2, conflicts_with_all = ["all", "everything", "overlay"])]
+    pub words: Vec<String>,
+    /// Overlay network: N (N.0.0.0/8) or A.B.C.D/len
+    #[arg(short, long, conflicts_with_all = ["all", "everything"])]
+    pub overlay: Option<String>,
+    /// Underlay (checked for form only: the overlay names the fan)
+    #[arg(short, long, requires = "overlay")]
+    pub underlay: Option<String>,
+    /// Every fan of the config file not marked `off`
+    #[arg(short, long, conflicts_with = "everything")]
+    pub all: bool,
+    /// Every fan that is up
+    #[arg(short, long)]
+    pub everything: bool,
+    /// Take the fan down even with containers attached to its bridge
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// JSON instead of the table
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn required(value: Option<&str>, what: &str) -> Result<String, SpecError> {
+    value
+        .map(str::to_string)
+        .ok_or_else(|| SpecError(format!("missing {what} (see fanctl up --help)")))
+}
+
+impl UpArgs {
+    /// The one fan asked for, or `None` for `-a`.
+    pub fn spec(&self) -> Result<Option<FanSpec>, SpecError> {
+        if self.all {
+            return Ok(None);
+        }
+        if !self.words.is_empty() {
+            let words: Vec<&str> = self.words.iter().map(String::as_str).collect();
+            return FanSpec::from_words(&words).map(|(spec, flags)| {
+                if flags.off {
+                    Err(SpecError("`off` only belongs in the config file".into()))
+                } else {
+                    Ok(Some(spec))
+                }
+            })?;
+        }
+        let overlay = required(self.overlay.as_deref(), "OVERLAY")?;
+        let underlay = required(self.underlay.as_deref(), "UNDERLAY")?;
+        let flags = Flags {
+            dhcp: self.dhcp,
+            host_reserve: self
+                .host_reserve
+                .as_deref()
+                .map(spec::parse_host_reserve)
+                .transpose()?,
+            bridge: self.bridge.as_deref().map(spec::parse_bridge).transpose()?,
+            mtu: self.mtu.as_deref().map(spec::parse_mtu).transpose()?,
+            off: false,
+        };
+        FanSpec::new(&overlay, &underlay, &flags).map(Some)
+    }
+}
+
+/// Which fans `down` is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DownTarget {
+    Overlay(fanmap::Prefix),
+    Config,
+    Everything,
+}
+
+impl DownArgs {
+    pub fn target(&self) -> Result<DownTarget, SpecError> {
+        if self.everything {
+            return Ok(DownTarget::Everything);
+        }
+        if self.all {
+            return Ok(DownTarget::Config);
+        }
+        let (overlay, underlay) = match self.words.as_slice() {
+            [] => (
+                required(self.overlay.as_deref(), "OVERLAY (or -a, -e)")?,
+                self.underlay.clone(),
+            ),
+            [overlay] => (overlay.clone(), None),
+            [overlay, underlay] => (overlay.clone(), Some(underlay.clone())),
+            _ => return Err(SpecError("too many arguments".into())),
+        };
+        if let Some(underlay) = underlay {
+            spec::parse_underlay(&underlay)?;
+        }
+        Ok(DownTarget::Overlay(spec::parse_overlay(&overlay)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &str) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("fanctl").chain(args.split_whitespace()))
+    }
+
+    fn up_spec(args: &str) -> Result<Option<FanSpec>, SpecError> {
+        match parse(args).unwrap().command {
+            Command::Up(up) => up.spec(),
+            other => panic!("not up: {other:?}"),
+        }
+    }
+
+    fn down_target(args: &str) -> Result<DownTarget, SpecError> {
+        match parse(args).unwrap().command {
+            Command::Down(down) => down.target(),
+            other => panic!("not down: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn positional_and_option_forms_agree() {
+        let a = up_spec("up 250.0.0.0/8 172.30.0.28/16 dhcp host-reserve 2 bridge fb mtu 1400")
+            .unwrap();
+        let b = up_spec(
+            "up -o 250.0.0.0/8 -u 172.30.0.28/16 --dhcp --host-reserve 2 --bridge fb --mtu 1400",
+        )
+        .unwrap();
+        assert_eq!(a, b);
+        let c = up_spec("up --overlay 250 --underlay 172.30.0.28 --dhcp --host-reserve=2 --bridge=fb --mtu=1400")
+            .unwrap();
+        assert_eq!(a, c);
+        assert_eq!(up_spec("up -a").unwrap(), None);
+    }
+
+    #[test]
+    fn usage_errors() {
+        for bad in [
+            "up -a 250 eth0/16",
+            "up -o 250",
+            "up -u eth0/16",
+            "up 250 eth0/16 --dhcp",
+            "up -a --dhcp",
+            "down -a -e",
+            "down 250 eth0/16 extra",
+            "down -a 250",
+            "frobnicate",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} accepted");
+        }
+        for bad in [
+            "up 250",
+            "up",
+            "up 250/33 eth0/16",
+            "up 250.1.0.0/8 eth0/16",
+            "up 250 eth0/16 off",
+            "up -o 250 -u eth0/16 --mtu 10",
+            "up -o 250 -u eth0/16 --host-reserve x",
+            "up -o 250.0.0.0/16 -u 172.30.0.28/16",
+        ] {
+            assert!(up_spec(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn down_forms() {
+        let overlay = DownTarget::Overlay(spec::parse_overlay("250").unwrap());
+        assert_eq!(down_target("down 250.0.0.0/8 eth0/16").unwrap(), overlay);
+        assert_eq!(down_target("down 250").unwrap(), overlay);
+        assert_eq!(
+            down_target("down -o 250 -u eth0/16 --force").unwrap(),
+            overlay
+        );
+        assert_eq!(down_target("down -a").unwrap(), DownTarget::Config);
+        assert_eq!(down_target("down -e").unwrap(), DownTarget::Everything);
+        assert!(down_target("down").is_err());
+        assert!(down_target("down 250 eth0").is_err());
+    }
+
+    #[test]
+    fn global_paths_from_flags() {
+        let cli = parse("show --run-dir /tmp/r --state-dir /tmp/s --config /tmp/c").unwrap();
+        assert_eq!(cli.global.run_dir, PathBuf::from("/tmp/r"));
+        assert_eq!(
+            cli.global.paths().state().to_str(),
+            Some("/tmp/r/state.json")
+        );
+        assert_eq!(cli.global.config, PathBuf::from("/tmp/c"));
+    }
+}

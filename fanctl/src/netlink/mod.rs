@@ -1,0 +1,254 @@
+//! rtnetlink through neli: single requests, dumps, and batches of many
+//! requests per `sendmsg` (the fallback installs tens of thousands of routes).
+
+pub mod addr;
+pub mod link;
+pub mod route;
+
+use std::{
+    cell::{Cell, RefCell},
+    fmt,
+    io::Cursor,
+};
+
+use anyhow::{bail, Context, Result};
+use neli::{
+    consts::{
+        nl::{NlmF, Nlmsg, NlmsgerrAttr},
+        rtnl::Rtm,
+        socket::{Msg, NlFamily},
+    },
+    err::Nlmsgerr,
+    nl::{NlPayload, Nlmsghdr, NlmsghdrBuilder},
+    socket::NlSocket,
+    types::Buffer,
+    utils::Groups,
+    FromBytes, FromBytesWithInput, Size, ToBytes,
+};
+
+/// Big enough for any single dump datagram the kernel sends.
+const RECV_BUF: usize = 256 * 1024;
+/// Asked of the kernel so that a whole batch of acks fits in the queue.
+const SOCKET_RCVBUF: usize = 4 * 1024 * 1024;
+/// Requests per `sendmsg`: each ack costs about 1 KiB of receive queue,
+/// and the kernel caps the queue at twice `net.core.rmem_max` (416 KiB by default).
+pub const BATCH: usize = 256;
+
+/// The kernel refused a request: errno plus its extended-ack message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetlinkError {
+    pub errno: i32,
+    pub detail: Option<String>,
+}
+
+impl fmt::Display for NetlinkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", std::io::Error::from_raw_os_error(self.errno))?;
+        if let Some(detail) = &self.detail {
+            write!(f, " ({detail})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for NetlinkError {}
+
+impl NetlinkError {
+    fn from_nlmsgerr<M>(err: &Nlmsgerr<M>) -> Self {
+        let detail = err
+            .ext_ack()
+            .iter()
+            .find(|attr| *attr.nla_type().nla_type() == NlmsgerrAttr::Msg)
+            .map(|attr| {
+                String::from_utf8_lossy(attr.nla_payload().as_ref())
+                    .trim_end_matches('\0')
+                    .to_string()
+            })
+            .filter(|msg| !msg.is_empty());
+        NetlinkError {
+            errno: -*err.error(),
+            detail,
+        }
+    }
+}
+
+/// The errno of a netlink refusal anywhere in an error chain.
+pub fn errno_of(err: &anyhow::Error) -> Option<i32> {
+    err.chain()
+        .find_map(|cause| cause.downcast_ref::<NetlinkError>())
+        .map(|e| e.errno)
+}
+
+/// A route netlink socket of the current network namespace.
+pub struct Rtnl {
+    sock: NlSocket,
+    seq: Cell<u32>,
+    buf: RefCell<Vec<u8>>,
+}
+
+impl Rtnl {
+    pub fn open() -> Result<Self> {
+        let sock = NlSocket::connect(NlFamily::Route, None, Groups::empty())
+            .context("cannot open a route netlink socket")?;
+        sock.block()?;
+        // Both are best effort: older kernels lack extended acks, and an
+        // unprivileged caller gets the default queue size.
+        let _ = sock.enable_ext_ack(true);
+        let _ = sock.set_recv_buffer_size(SOCKET_RCVBUF);
+        Ok(Rtnl {
+            sock,
+            seq: Cell::new(1),
+            buf: RefCell::new(vec![0; RECV_BUF]),
+        })
+    }
+
+    fn next_seq(&self) -> u32 {
+        let seq = self.seq.get();
+        self.seq.set(seq.wrapping_add(1));
+        seq
+    }
+
+    /// Appends one request to `out`; returns its sequence number.
+    fn encode<P>(&self, ty: Rtm, flags: NlmF, payload: P, out: &mut Vec<u8>) -> Result<u32>
+    where
+        P: Size + ToBytes,
+    {
+        let seq = self.next_seq();
+        let msg = NlmsghdrBuilder::default()
+            .nl_type(ty)
+            .nl_flags(flags | NlmF::REQUEST)
+            .nl_seq(seq)
+            .nl_payload(NlPayload::Payload(payload))
+            .build()
+            .context("cannot build a netlink message")?;
+        let mut cursor = Cursor::new(Vec::with_capacity(msg.padded_size()));
+        msg.to_bytes(&mut cursor)
+            .context("cannot encode a netlink message")?;
+        out.extend_from_slice(cursor.get_ref());
+        Ok(seq)
+    }
+
+    fn send(&self, bytes: &[u8]) -> Result<()> {
+        let sent = self
+            .sock
+            .send(bytes, Msg::empty())
+            .context("netlink send failed")?;
+        if sent != bytes.len() {
+            bail!("netlink send was short: {sent} of {} bytes", bytes.len());
+        }
+        Ok(())
+    }
+
+    /// Receives one datagram and returns its messages.
+    fn recv(&self) -> Result<Vec<Nlmsghdr<u16, Buffer>>> {
+        let mut buf = self.buf.borrow_mut();
+        let (len, _) = self
+            .sock
+            .recv(&mut buf[..], Msg::empty())
+            .context("netlink receive failed")?;
+        let mut cursor = Cursor::new(&buf[..len]);
+        let mut msgs = Vec::new();
+        while (cursor.position() as usize) < len {
+            msgs.push(
+                Nlmsghdr::<u16, Buffer>::from_bytes(&mut cursor)
+                    .context("cannot parse a netlink reply")?,
+            );
+        }
+        Ok(msgs)
+    }
+
+    /// Sends one request and waits for its ack.
+    pub fn request<P>(&self, ty: Rtm, flags: NlmF, payload: P) -> Result<()>
+    where
+        P: Size + ToBytes,
+    {
+        let results = self.batch(ty, flags, std::iter::once(payload))?;
+        match results.into_iter().next() {
+            Some(Err(err)) => Err(err.into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Sends the requests in batches of [`BATCH`] per `sendmsg`, each asking
+    /// for an ack, and returns one result per request, in order.
+    pub fn batch<P, I>(
+        &self,
+        ty: Rtm,
+        flags: NlmF,
+        payloads: I,
+    ) -> Result<Vec<Result<(), NetlinkError>>>
+    where
+        P: Size + ToBytes,
+        I: IntoIterator<Item = P>,
+    {
+        let mut results = Vec::new();
+        let mut payloads = payloads.into_iter().peekable();
+        let mut bytes = Vec::new();
+        while payloads.peek().is_some() {
+            bytes.clear();
+            let first = self.seq.get();
+            let mut count = 0usize;
+            for payload in payloads.by_ref().take(BATCH) {
+                self.encode(ty, flags | NlmF::ACK, payload, &mut bytes)?;
+                count += 1;
+            }
+            self.send(&bytes)?;
+            let base = results.len();
+            results.resize(base + count, Ok(()));
+            let mut acked = 0usize;
+            while acked < count {
+                for mut msg in self.recv()? {
+                    let index = msg.nl_seq().wrapping_sub(first) as usize;
+                    if *msg.nl_type() != u16::from(Nlmsg::Error) || index >= count {
+                        continue;
+                    }
+                    acked += 1;
+                    if let Some(err) = msg.get_err() {
+                        results[base + index] = Err(NetlinkError::from_nlmsgerr(&err));
+                    }
+                }
+            }
+        }
+        Ok(results)
+    }
+
+    /// Dumps objects of one kind, returning each reply's payload.
+    pub fn dump<P, R>(&self, ty: Rtm, payload: P) -> Result<Vec<R>>
+    where
+        P: Size + ToBytes,
+        R: Size + FromBytesWithInput<Input = usize>,
+    {
+        let mut bytes = Vec::new();
+        let seq = self.encode(ty, NlmF::DUMP, payload, &mut bytes)?;
+        self.send(&bytes)?;
+        let mut out = Vec::new();
+        loop {
+            for mut msg in self.recv()? {
+                if *msg.nl_seq() != seq {
+                    continue;
+                }
+                let kind = *msg.nl_type();
+                if kind == u16::from(Nlmsg::Done) {
+                    if let NlPayload::DumpExtAck(ack) = msg.nl_payload() {
+                        if *ack.error() != 0 {
+                            return Err(NetlinkError::from_nlmsgerr(ack).into());
+                        }
+                    }
+                    return Ok(out);
+                }
+                if kind == u16::from(Nlmsg::Error) {
+                    if let Some(err) = msg.get_err() {
+                        return Err(NetlinkError::from_nlmsgerr(&err).into());
+                    }
+                    continue;
+                }
+                if let NlPayload::Payload(buf) = msg.nl_payload() {
+                    let parsed =
+                        R::from_bytes_with_input(&mut Cursor::new(buf.as_ref()), buf.len())
+                            .context("cannot parse a netlink dump entry")?;
+                    out.push(parsed);
+                }
+            }
+        }
+    }
+}

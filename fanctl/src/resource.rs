@@ -1,0 +1,183 @@
+//! Everything `up` makes, recorded as it is made so that a failed `up` and
+//! a later `down` undo exactly that, in reverse order. Each record holds all
+//! it needs to be undone; undoing something already gone is not an error.
+
+use std::{net::Ipv4Addr, path::PathBuf};
+
+use anyhow::{Context, Result};
+use fanmap::Request;
+use ipnetwork::Ipv4Network;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    dhcp,
+    fan::prefix_of,
+    nat::{self, NatRule},
+    netlink::{self, link, route, Rtnl},
+    paths::Paths,
+    sysctl, tunnel,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Resource {
+    /// The fan bridge (its address and connected route go with it).
+    Bridge { name: String },
+    /// An ipip device fanctl had to create itself.
+    TunnelDevice { name: String },
+    /// The tunnel device was down and fanctl brought it up.
+    TunnelUp { name: String },
+    /// The tunnel device's MTU before fanctl raised it.
+    TunnelMtu { name: String, previous: u32 },
+    /// A fan map on the tunnel device (module mode).
+    FanMap {
+        device: String,
+        overlay: Ipv4Network,
+    },
+    /// One onlink route per peer host (fallback mode).
+    PeerRoutes {
+        device: String,
+        overlay: Ipv4Network,
+        underlay: Ipv4Network,
+        src: Ipv4Addr,
+    },
+    /// `OVERLAY dev DEVICE src ADDRESS`
+    Route {
+        device: String,
+        dst: Ipv4Network,
+        src: Ipv4Addr,
+    },
+    /// net.ipv4.ip_forward before fanctl set it to 1.
+    Forwarding { previous: String },
+    /// This fan's masquerade rule in the `ip fan` nftables table.
+    Nat,
+    Dnsmasq {
+        bridge: String,
+        pid: i32,
+        pid_file: PathBuf,
+    },
+}
+
+/// What undoing needs besides the record itself.
+pub struct Undo<'a> {
+    pub rtnl: &'a Rtnl,
+    pub paths: &'a Paths,
+    /// The NAT rules of every other fan, which stay.
+    pub other_nat: Vec<NatRule>,
+}
+
+impl std::fmt::Display for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Resource::Bridge { name } => write!(f, "bridge {name}"),
+            Resource::TunnelDevice { name } => write!(f, "tunnel device {name}"),
+            Resource::TunnelUp { name } => write!(f, "{name} up"),
+            Resource::TunnelMtu { name, previous } => write!(f, "{name} MTU (was {previous})"),
+            Resource::FanMap { device, overlay } => write!(f, "fan map {overlay} on {device}"),
+            Resource::PeerRoutes {
+                device, underlay, ..
+            } => write!(f, "routes to the peers in {underlay} via {device}"),
+            Resource::Route { device, dst, src } => {
+                write!(f, "route {dst} dev {device} src {src}")
+            }
+            Resource::Forwarding { previous } => write!(f, "ip_forward (was {previous})"),
+            Resource::Nat => write!(f, "NAT rule"),
+            Resource::Dnsmasq { pid, .. } => write!(f, "dnsmasq (pid {pid})"),
+        }
+    }
+}
+
+impl Resource {
+    pub fn undo(&self, ctx: &Undo) -> Result<()> {
+        self.undo_inner(ctx)
+            .with_context(|| format!("cannot remove {self}"))
+    }
+
+    fn undo_inner(&self, ctx: &Undo) -> Result<()> {
+        let rtnl = ctx.rtnl;
+        // A device that is gone took its routes, maps and settings with it.
+        let device = |name: &str| link::by_name(rtnl, name);
+        match self {
+            Resource::Bridge { name } | Resource::TunnelDevice { name } => {
+                if let Some(dev) = device(name)? {
+                    link::delete(rtnl, &dev)?;
+                }
+            }
+            Resource::TunnelUp { name } => {
+                if let Some(dev) = device(name)? {
+                    link::set(rtnl, &dev, None, Some(false))?;
+                }
+            }
+            Resource::TunnelMtu { name, previous } => {
+                if let Some(dev) = device(name)? {
+                    link::set(rtnl, &dev, Some(*previous), None)?;
+                }
+            }
+            Resource::FanMap {
+                device: name,
+                overlay,
+            } => {
+                if let Some(dev) = device(name)? {
+                    let remove = Request::Remove(prefix_of(overlay)?).to_wire();
+                    match link::change_fan_map(rtnl, &dev, &remove) {
+                        Err(e) if netlink::errno_of(&e) == Some(libc::ENOENT) => {}
+                        other => other?,
+                    }
+                }
+            }
+            Resource::PeerRoutes {
+                device: name,
+                overlay,
+                underlay,
+                src,
+            } => {
+                if let Some(dev) = device(name)? {
+                    let routes = tunnel::peer_routes(overlay, underlay, dev.index, *src)?;
+                    route::delete_all(rtnl, &routes)?;
+                }
+            }
+            Resource::Route {
+                device: name,
+                dst,
+                src,
+            } => {
+                if let Some(dev) = device(name)? {
+                    route::delete(
+                        rtnl,
+                        &route::Route {
+                            dst: dst.network(),
+                            prefix: dst.prefix(),
+                            oif: dev.index,
+                            gateway: None,
+                            prefsrc: Some(*src),
+                            metric: None,
+                        },
+                    )?;
+                }
+            }
+            Resource::Forwarding { previous } => sysctl::set_ip_forward(previous)?,
+            Resource::Nat => nat::apply(&ctx.paths.nft, &ctx.other_nat)?,
+            Resource::Dnsmasq {
+                bridge,
+                pid,
+                pid_file,
+            } => dhcp::stop(*pid, bridge, pid_file)?,
+        }
+        Ok(())
+    }
+}
+
+/// Undoes `resources` newest first, going on past failures so that as
+/// much as possible is removed; returns what could not be undone, oldest
+/// first, with why.
+pub fn undo_all<'a>(
+    resources: impl DoubleEndedIterator<Item = &'a Resource>,
+    ctx: &Undo,
+) -> Vec<(Resource, anyhow::Error)> {
+    let mut failed: Vec<_> = resources
+        .rev()
+        .filter_map(|r| r.undo(ctx).err().map(|e| (r.clone(), e)))
+        .collect();
+    failed.reverse();
+    failed
+}

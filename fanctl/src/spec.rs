@@ -1,0 +1,371 @@
+//! What the user asks for, as written on the command line or in
+//! /etc/network/fan: `OVERLAY UNDERLAY [dhcp] [host-reserve N] [bridge NAME] [mtu N]`.
+//! Nothing here looks at the host; see `underlay` for that.
+
+use std::{fmt, net::Ipv4Addr};
+
+use fanmap::{FanMap, Prefix, DEFAULT_HOST_RESERVE};
+
+/// A malformed fan description (exit status 2 on the command line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecError(pub String);
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+fn err<T>(msg: impl Into<String>) -> Result<T, SpecError> {
+    Err(SpecError(msg.into()))
+}
+
+/// Where this host's underlay address comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnderlaySpec {
+    /// `A.B.C.D[/len]`: this host's address, or the underlay network (the
+    /// host's address in it is looked up). Without `/len`, /16.
+    Address { addr: Ipv4Addr, len: u8 },
+    /// `IFACE/len`: the interface's first IPv4 address.
+    Interface { name: String, len: u8 },
+    /// `default/len`: the first IPv4 address of the default route's interface.
+    DefaultRoute { len: u8 },
+}
+
+impl UnderlaySpec {
+    pub fn prefix_len(&self) -> u8 {
+        match self {
+            UnderlaySpec::Address { len, .. }
+            | UnderlaySpec::Interface { len, .. }
+            | UnderlaySpec::DefaultRoute { len } => *len,
+        }
+    }
+}
+
+impl fmt::Display for UnderlaySpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UnderlaySpec::Address { addr, len } => write!(f, "{addr}/{len}"),
+            UnderlaySpec::Interface { name, len } => write!(f, "{name}/{len}"),
+            UnderlaySpec::DefaultRoute { len } => write!(f, "default/{len}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FanSpec {
+    pub overlay: Prefix,
+    pub underlay: UnderlaySpec,
+    pub dhcp: bool,
+    pub host_reserve: u32,
+    pub bridge: Option<String>,
+    pub mtu: Option<u32>,
+}
+
+/// Linux interface names: 1 to 15 bytes, no '/', ':' or whitespace.
+pub fn valid_ifname(name: &str) -> bool {
+    (1..16).contains(&name.len())
+        && name != "."
+        && name != ".."
+        && !name
+            .chars()
+            .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control())
+}
+
+/// `250` (250.0.0.0/8) or `250.0.0.0/8`.
+pub fn parse_overlay(text: &str) -> Result<Prefix, SpecError> {
+    Prefix::parse_overlay(text).map_err(|e| SpecError(format!("bad overlay {text:?}: {e}")))
+}
+
+fn parse_len(text: &str, whole: &str) -> Result<u8, SpecError> {
+    match text.parse::<u8>() {
+        Ok(len) if (1..=32).contains(&len) => Ok(len),
+        _ => err(format!(
+            "bad underlay {whole:?}: prefix length {text:?} is not in 1..=32"
+        )),
+    }
+}
+
+/// `A.B.C.D` (/16), `A.B.C.D/len`, `IFACE/len` or `default/len`.
+pub fn parse_underlay(text: &str) -> Result<UnderlaySpec, SpecError> {
+    let (head, len) = text.split_once('/').unwrap_or((text, ""));
+    if head.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        let (addr, len) = if len.is_empty() && !text.contains('/') {
+            let addr = head
+                .parse::<Ipv4Addr>()
+                .map_err(|_| SpecError(format!("bad underlay {text:?}: not an IPv4 address")))?;
+            (addr, 16)
+        } else {
+            fanmap::text::parse_addr_len(text)
+                .map_err(|e| SpecError(format!("bad underlay {text:?}: {e}")))?
+        };
+        if len == 0 {
+            return err(format!("bad underlay {text:?}: prefix length 0"));
+        }
+        return Ok(UnderlaySpec::Address { addr, len });
+    }
+    let len = if text.contains('/') {
+        Some(parse_len(len, text)?)
+    } else {
+        None
+    };
+    let Some(len) = len else {
+        return err(format!(
+            "bad underlay {text:?}: an interface needs a prefix length, e.g. {head}/16"
+        ));
+    };
+    if head == "default" {
+        return Ok(UnderlaySpec::DefaultRoute { len });
+    }
+    if !valid_ifname(head) {
+        return err(format!("bad underlay {text:?}: not an interface name"));
+    }
+    Ok(UnderlaySpec::Interface {
+        name: head.to_string(),
+        len,
+    })
+}
+
+/// Optional settings shared by both syntaxes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Flags {
+    pub dhcp: bool,
+    pub host_reserve: Option<u32>,
+    pub bridge: Option<String>,
+    pub mtu: Option<u32>,
+    /// Only meaningful in /etc/network/fan: the line is disabled.
+    pub off: bool,
+}
+
+pub fn parse_mtu(text: &str) -> Result<u32, SpecError> {
+    match text.parse::<u32>() {
+        Ok(mtu) if (68..=65535).contains(&mtu) => Ok(mtu),
+        _ => err(format!("bad mtu {text:?}: not in 68..=65535")),
+    }
+}
+
+pub fn parse_host_reserve(text: &str) -> Result<u32, SpecError> {
+    text.parse::<u32>()
+        .map_err(|_| SpecError(format!("bad host-reserve {text:?}: not a number")))
+}
+
+pub fn parse_bridge(text: &str) -> Result<String, SpecError> {
+    if valid_ifname(text) {
+        Ok(text.to_string())
+    } else {
+        err(format!(
+            "bad bridge name {text:?}: 1 to 15 characters, no '/', ':' or spaces"
+        ))
+    }
+}
+
+/// The keyword flags after OVERLAY UNDERLAY: `dhcp`, `host-reserve N`,
+/// `bridge NAME`, `mtu N`, `off`.
+pub fn parse_flags<'a>(words: impl IntoIterator<Item = &'a str>) -> Result<Flags, SpecError> {
+    let mut flags = Flags::default();
+    let mut words = words.into_iter();
+    while let Some(word) = words.next() {
+        let mut value = |what: &str| {
+            words
+                .next()
+                .ok_or_else(|| SpecError(format!("{word} needs {what}")))
+        };
+        match word {
+            "dhcp" => flags.dhcp = true,
+            "off" => flags.off = true,
+            "host-reserve" => flags.host_reserve = Some(parse_host_reserve(value("a number")?)?),
+            "bridge" => flags.bridge = Some(parse_bridge(value("a name")?)?),
+            "mtu" => flags.mtu = Some(parse_mtu(value("a number")?)?),
+            other => {
+                return err(format!(
+                "unknown flag {other:?} (expected dhcp, host-reserve N, bridge NAME, mtu N or off)"
+            ))
+            }
+        }
+    }
+    Ok(flags)
+}
+
+impl FanSpec {
+    pub fn new(overlay: &str, underlay: &str, flags: &Flags) -> Result<FanSpec, SpecError> {
+        let overlay = parse_overlay(overlay)?;
+        let underlay = parse_underlay(underlay)?;
+        // The whole map can be checked now when the underlay is an address;
+        // otherwise it is once the interface's address is known.
+        if let UnderlaySpec::Address { addr, len } = underlay {
+            Prefix::containing(addr, len)
+                .and_then(|ul| FanMap::from_prefixes(overlay, ul))
+                .map_err(|e| {
+                    SpecError(format!(
+                        "overlay {overlay} does not fit underlay {underlay}: {e}"
+                    ))
+                })?;
+        } else if overlay.prefix_len() >= underlay.prefix_len() {
+            return err(format!(
+                "overlay {overlay} does not fit underlay {underlay}: {}",
+                fanmap::MapError::OverlayNotShorter
+            ));
+        }
+        Ok(FanSpec {
+            overlay,
+            underlay,
+            dhcp: flags.dhcp,
+            host_reserve: flags.host_reserve.unwrap_or(DEFAULT_HOST_RESERVE),
+            bridge: flags.bridge.clone(),
+            mtu: flags.mtu,
+        })
+    }
+
+    /// `OVERLAY UNDERLAY [flags...]` as words (command line or config line).
+    pub fn from_words(words: &[&str]) -> Result<(FanSpec, Flags), SpecError> {
+        match words {
+            [overlay, underlay, rest @ ..] => {
+                let flags = parse_flags(rest.iter().copied())?;
+                Ok((FanSpec::new(overlay, underlay, &flags)?, flags))
+            }
+            [_] => err("missing UNDERLAY after OVERLAY"),
+            [] => err("missing OVERLAY and UNDERLAY"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Result<FanSpec, SpecError> {
+        FanSpec::from_words(&s.split_whitespace().collect::<Vec<_>>()).map(|(spec, _)| spec)
+    }
+
+    fn prefix(s: &str, len: u8) -> Prefix {
+        Prefix::new(s.parse().unwrap(), len).unwrap()
+    }
+
+    #[test]
+    fn announcement_forms() {
+        let spec = words("250.0.0.0/8 eth0/16 dhcp").unwrap();
+        assert_eq!(spec.overlay, prefix("250.0.0.0", 8));
+        assert_eq!(
+            spec.underlay,
+            UnderlaySpec::Interface {
+                name: "eth0".into(),
+                len: 16
+            }
+        );
+        assert!(spec.dhcp);
+        assert_eq!(spec.host_reserve, 1);
+        assert_eq!(spec.bridge, None);
+        assert_eq!(spec.mtu, None);
+    }
+
+    #[test]
+    fn short_overlay_means_slash_8() {
+        assert_eq!(parse_overlay("250").unwrap(), prefix("250.0.0.0", 8));
+        assert_eq!(parse_overlay("10").unwrap(), prefix("10.0.0.0", 8));
+        assert_eq!(
+            parse_overlay("100.64.0.0/10").unwrap(),
+            prefix("100.64.0.0", 10)
+        );
+    }
+
+    #[test]
+    fn every_underlay_form() {
+        assert_eq!(
+            parse_underlay("172.30.0.28").unwrap(),
+            UnderlaySpec::Address {
+                addr: "172.30.0.28".parse().unwrap(),
+                len: 16
+            }
+        );
+        assert_eq!(
+            parse_underlay("172.30.0.28/24").unwrap(),
+            UnderlaySpec::Address {
+                addr: "172.30.0.28".parse().unwrap(),
+                len: 24
+            }
+        );
+        assert_eq!(
+            parse_underlay("172.30.0.0/16").unwrap(),
+            UnderlaySpec::Address {
+                addr: "172.30.0.0".parse().unwrap(),
+                len: 16
+            }
+        );
+        assert_eq!(
+            parse_underlay("ens3/16").unwrap(),
+            UnderlaySpec::Interface {
+                name: "ens3".into(),
+                len: 16
+            }
+        );
+        assert_eq!(
+            parse_underlay("default/16").unwrap(),
+            UnderlaySpec::DefaultRoute { len: 16 }
+        );
+    }
+
+    #[test]
+    fn bad_underlays() {
+        for bad in [
+            "172.30.0.28/33",
+            "172.30.0.28/0",
+            "172.30.0.28/x",
+            "172.30.0/16",
+            "300.1.2.3",
+            "eth0",
+            "default",
+            "eth0/33",
+            "much-too-long-name0/16",
+            "a b/16",
+            "",
+        ] {
+            assert!(parse_underlay(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn bad_overlays() {
+        for bad in [
+            "250.0.0.0/33",
+            "250.1.0.0/8",
+            "300",
+            "abc",
+            "250.0.0.0/",
+            "",
+        ] {
+            assert!(parse_overlay(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn overlay_must_be_shorter_than_underlay() {
+        let e = words("250.0.0.0/16 172.30.0.28/16").unwrap_err();
+        assert!(e.0.contains("does not fit"), "{e}");
+        let e = words("250.0.0.0/24 eth0/16").unwrap_err();
+        assert!(e.0.contains("does not fit"), "{e}");
+        assert!(words("250.0.0.0/8 172.30.0.28/16").is_ok());
+    }
+
+    #[test]
+    fn flags() {
+        let spec = words("250 172.30.0.28 dhcp host-reserve 3 bridge fanbr mtu 1400").unwrap();
+        assert!(spec.dhcp);
+        assert_eq!(spec.host_reserve, 3);
+        assert_eq!(spec.bridge.as_deref(), Some("fanbr"));
+        assert_eq!(spec.mtu, Some(1400));
+        for bad in [
+            "250 172.30.0.28 dchp",
+            "250 172.30.0.28 host-reserve",
+            "250 172.30.0.28 host-reserve -1",
+            "250 172.30.0.28 mtu 20",
+            "250 172.30.0.28 mtu 70000",
+            "250 172.30.0.28 bridge this-name-is-too-long",
+            "250",
+            "",
+        ] {
+            assert!(words(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! `fanctl up`: build a fan step by step, recording each thing made; when
+//! a step fails, undo this run's work and name the step.
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use crate::{
+    dhcp::Dnsmasq,
+    fan::{prefix_of, Fan},
+    nat::{self, NatRule},
+    netlink::{addr, link},
+    resource::{undo_all, Resource},
+    session::Session,
+    spec::FanSpec,
+    state::{FanRecord, Mode},
+    sysctl, tunnel,
+    underlay::HostNet,
+};
+
+/// Test hook: make the named step fail before it runs.
+const FAIL_AT_ENV: &str = "FANCTL_FAIL_AT";
+/// Test hook for kernels without ipip: skip the tunnel and overlay route.
+const NO_TUNNEL_ENV: &str = "FANCTL_TEST_NO_TUNNEL";
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UpOptions {
+    /// Fail rather than fall back to plain ipip without the fan module.
+    pub no_fallback: bool,
+}
+
+/// What this run made, in order; shared entries outlive this fan.
+pub struct Transaction {
+    log: Vec<(Resource, bool)>,
+    existing_shared: Vec<Resource>,
+}
+
+impl Transaction {
+    fn new(existing_shared: &[Resource]) -> Self {
+        Transaction {
+            log: Vec::new(),
+            existing_shared: existing_shared.to_vec(),
+        }
+    }
+
+    pub fn record(&mut self, resource: Resource) {
+        self.log.push((resource, false));
+    }
+
+    pub fn record_shared(&mut self, resource: Resource) {
+        self.log.push((resource, true));
+    }
+
+    pub fn has_shared(&self, pred: impl Fn(&Resource) -> bool) -> bool {
+        self.existing_shared
+            .iter()
+            .chain(self.log.iter().filter(|(_, s)| *s).map(|(r, _)| r))
+            .any(pred)
+    }
+
+    fn made(&self, shared: bool) -> Vec<Resource> {
+        self.log
+            .iter()
+            .filter(|(_, s)| *s == shared)
+            .map(|(r, _)| r.clone())
+            .collect()
+    }
+}
+
+fn step<T>(name: &str, run: impl FnOnce() -> Result<T>) -> Result<T> {
+    if std::env::var(FAIL_AT_ENV).is_ok_and(|v| v == name) {
+        bail!("step {name} failed: injected failure ({FAIL_AT_ENV}={name})");
+    }
+    run().with_context(|| format!("step {name} failed"))
+}
+
+fn make_bridge(s: &Session, fan: &Fan, tx: &mut Transaction) -> Result<()> {
+    link::create(&s.rtnl, &fan.bridge, "bridge")?;
+    tx.record(Resource::Bridge {
+        name: fan.bridge.clone(),
+    });
+    let bridge = link::by_name_required(&s.rtnl, &fan.bridge)?;
+    addr::add(
+        &s.rtnl,
+        bridge.index,
+        fan.address,
+        fan.slice.prefix().prefix_len(),
+    )?;
+    link::set(&s.rtnl, &bridge, Some(fan.mtu), Some(true))
+}
+
+fn enable_forwarding(tx: &mut Transaction) -> Result<()> {
+    let previous = sysctl::ip_forward()?;
+    if previous != "1" {
+        sysctl::set_ip_forward("1")?;
+        if !tx.has_shared(|r| matches!(r, Resource::Forwarding { .. })) {
+            tx.record_shared(Resource::Forwarding { previous });
+        }
+    }
+    Ok(())
+}
+
+fn start_dhcp(s: &Session, fan: &Fan, tx: &mut Transaction) -> Result<()> {
+    let (first, last) = fan
+        .dhcp_range
+        .ok_or_else(|| anyhow!("no DHCP range for {}", fan.bridge))?;
+    let dnsmasq = Dnsmasq {
+        bridge: fan.bridge.clone(),
+        address: fan.address,
+        netmask: fan.slice_network().mask(),
+        first,
+        last,
+        mtu: fan.mtu,
+        pid_file: s.paths.dnsmasq_pid(&fan.bridge),
+        lease_file: s.paths.dnsmasq_leases(&fan.bridge),
+    };
+    let pid = dnsmasq.start(&s.paths.dnsmasq)?;
+    tx.record(Resource::Dnsmasq {
+        bridge: fan.bridge.clone(),
+        pid,
+        pid_file: dnsmasq.pid_file,
+    });
+    Ok(())
+}
+
+fn build(s: &Session, fan: &Fan, opts: UpOptions, tx: &mut Transaction) -> Result<Mode> {
+    let no_tunnel = std::env::var_os(NO_TUNNEL_ENV).is_some();
+    step("bridge", || make_bridge(s, fan, tx))?;
+    let mode = if no_tunnel {
+        Mode::NoTunnel
+    } else {
+        let mode = step("tunnel", || {
+            tunnel::setup(&s.rtnl, fan, tx, opts.no_fallback)
+        })?;
+        step("route", || tunnel::add_overlay_route(&s.rtnl, fan, tx))?;
+        mode
+    };
+    step("forwarding", || enable_forwarding(tx))?;
+    step("nat", || {
+        let mut rules = s.nat_rules_except(&fan.bridge);
+        rules.push(NatRule {
+            bridge: fan.bridge.clone(),
+            slice: fan.slice_network(),
+            overlay: fan.overlay(),
+        });
+        nat::apply(&s.paths.nft, &rules)?;
+        tx.record(Resource::Nat);
+        Ok(())
+    })?;
+    if fan.dhcp {
+        step("dhcp", || start_dhcp(s, fan, tx))?;
+    }
+    Ok(mode)
+}
+
+/// Records the new fan; the state file is the last thing written.
+fn commit(s: &mut Session, fan: &Fan, mode: Mode, tx: &Transaction) -> Result<()> {
+    let mut state = s.state.clone();
+    state.fans.push(FanRecord {
+        bridge: fan.bridge.clone(),
+        overlay: fan.overlay(),
+        underlay: fan.underlay_host(),
+        underlay_device: fan.underlay.device.clone(),
+        slice: fan.slice_network(),
+        address: fan.address,
+        mtu: fan.mtu,
+        mtu_given: fan.mtu_given,
+        dhcp: fan.dhcp,
+        host_reserve: fan.host_reserve,
+        mode,
+        resources: tx.made(false),
+    });
+    state.shared.extend(tx.made(true));
+    state.save(&s.paths.state())?;
+    s.state = state;
+    Ok(())
+}
+
+/// Refuses fans that clash with one already up; `Ok(true)` when this very
+/// fan is already up.
+fn check_existing(s: &mut Session, fan: &Fan) -> Result<bool> {
+    let overlay = fan.overlay();
+    if let Some(old) = s.state.find_overlay(&overlay).cloned() {
+        let same = old.bridge == fan.bridge && old.underlay == fan.underlay_host();
+        if same && link::by_name(&s.rtnl, &old.bridge)?.is_some() {
+            return Ok(true);
+        }
+        if same {
+            eprintln!(
+                "fanctl: {} is recorded as up but its bridge is gone: cleaning up",
+                old.bridge
+            );
+            crate::down::take_down(s, &old.bridge, true)?;
+        } else {
+            bail!(
+                "overlay {overlay} is already in use by {} (underlay {})",
+                old.bridge,
+                old.underlay
+            );
+        }
+    }
+    let mine = fan.map.overlay();
+    for other in &s.state.fans {
+        if prefix_of(&other.overlay)?.overlaps(&mine) {
+            bail!(
+                "overlay {overlay} overlaps {} of {}",
+                other.overlay,
+                other.bridge
+            );
+        }
+    }
+    if link::by_name(&s.rtnl, &fan.bridge)?.is_some() {
+        bail!("a network interface named {} already exists", fan.bridge);
+    }
+    Ok(false)
+}
+
+pub fn up(s: &mut Session, spec: &FanSpec, opts: UpOptions) -> Result<()> {
+    let fan = Fan::resolve(spec, &HostNet::query(&s.rtnl)?)?;
+    if check_existing(s, &fan)? {
+        println!(
+            "{}: {} over {} is already up",
+            fan.bridge,
+            fan.overlay(),
+            fan.underlay_host()
+        );
+        return Ok(());
+    }
+    let mut tx = Transaction::new(&s.state.shared);
+    let built = build(s, &fan, opts, &mut tx)
+        .and_then(|mode| step("state", || commit(s, &fan, mode, &tx)).map(|()| mode));
+    match built {
+        Ok(mode) => {
+            println!(
+                "{}: {} over {} is up (slice {}, address {}, mtu {}, {})",
+                fan.bridge,
+                fan.overlay(),
+                fan.underlay_host(),
+                fan.slice_network(),
+                fan.address,
+                fan.mtu,
+                mode.name()
+            );
+            Ok(())
+        }
+        Err(err) => {
+            let failures = undo_all(tx.log.iter().map(|(r, _)| r), &s.undo_context(&fan.bridge));
+            for (_, failure) in &failures {
+                eprintln!("fanctl: warning: rollback incomplete: {failure:#}");
+            }
+            let what = if failures.is_empty() {
+                "everything this run made was removed again"
+            } else {
+                "some of what this run made could not be removed (see warnings)"
+            };
+            Err(err.context(format!("cannot bring up {} ({what})", fan.bridge)))
+        }
+    }
+}
