@@ -5,6 +5,7 @@
 #   make test          cargo tests, fuzzing, then every VM test; one summary line
 #   make kernel        the test kernel (DEBUG=1: KASAN, lockdep, kmemleak)
 #   make kmod          the kernel module, against the test kernel
+#   make fanctl        the host tool, in target/release/fanctl
 #   make iproute2      the patched `ip`, in build/ip
 #   make lint          rustfmt and clippy, userspace and kernel
 
@@ -12,7 +13,7 @@ DEBUG ?= 0
 KERNEL_FLAGS := $(if $(filter 1,$(DEBUG)),--debug)
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: all deps kernel kmod iproute2 test demo lint clean
+.PHONY: all deps kernel kmod iproute2 fanctl test demo lint clean
 
 all: kmod
 
@@ -28,16 +29,17 @@ kmod: kernel
 iproute2: deps
 	@iproute2-patch/build.sh build >/dev/null
 
-test: kmod iproute2
+fanctl: deps
+	@cargo build --quiet --release -p fanctl
+
+test: kmod iproute2 fanctl
 	@tests/run
 
-demo: kmod
+demo: kmod fanctl
 	@qemu/run -- tests/demo.sh
 
 lint: kernel
-	cargo fmt --all --check
-	cargo clippy --workspace --all-targets -- -D warnings
-	@$(MAKE) -s -C "$$(qemu/kernel $(KERNEL_FLAGS) dir)" M=$(CURDIR) LLVM=1 CLIPPY=1 modules
+	@tests/lint
 
 clean:
 	@$(MAKE) -s -C "$$(qemu/kernel $(KERNEL_FLAGS) dir)" M=$(CURDIR) LLVM=1 clean || true

@@ -80,6 +80,10 @@ static NETDEV_OPS: sys::net_device_ops = {
     ops
 };
 
+/// # Safety
+///
+/// Called by the kernel as `rtnl_link_ops.setup` on a device it just allocated
+/// with our `priv_size`.
 unsafe extern "C" fn setup(dev: *mut sys::net_device) {
     // SAFETY: the kernel calls setup on a newly allocated device of ours.
     unsafe {
@@ -96,6 +100,9 @@ unsafe extern "C" fn setup(dev: *mut sys::net_device) {
     }
 }
 
+/// # Safety
+///
+/// Called by the kernel as `ndo_init` of a device of ours, under RTNL.
 unsafe extern "C" fn dev_init(dev: *mut sys::net_device) -> c_int {
     // SAFETY: ndo_init of a device of ours, under RTNL.
     unsafe {
@@ -111,6 +118,9 @@ unsafe extern "C" fn dev_init(dev: *mut sys::net_device) -> c_int {
     }
 }
 
+/// # Safety
+///
+/// Called by the kernel as `ndo_uninit` of a device of ours, under RTNL.
 unsafe extern "C" fn dev_uninit(dev: *mut sys::net_device) {
     // SAFETY: ndo_uninit of a device of ours, under RTNL.
     let tunnel = unsafe { Tunnel::from_raw(dev) };
@@ -128,6 +138,10 @@ fn valid_proto(proto: u8) -> bool {
         || (cfg!(CONFIG_MPLS) && u32::from(proto) == sys::IPPROTO_MPLS)
 }
 
+/// # Safety
+///
+/// Called by the kernel as `ndo_tunnel_ctl` of a device of ours, under RTNL,
+/// with the ioctl's parameters.
 unsafe extern "C" fn tunnel_ctl(
     dev: *mut sys::net_device,
     p: *mut sys::ip_tunnel_parm_kern,
@@ -170,6 +184,10 @@ unsafe fn attr(data: *mut *mut sys::nlattr, kind: u32) -> *mut sys::nlattr {
     unsafe { *data.add(kind as usize) }
 }
 
+/// # Safety
+///
+/// Called by the kernel as `rtnl_link_ops.validate` with a request's parsed
+/// attribute tables (`data` null or `MAXTYPE + 1` entries).
 unsafe extern "C" fn validate(
     _tb: *mut *mut sys::nlattr,
     data: *mut *mut sys::nlattr,
@@ -251,6 +269,10 @@ unsafe fn encap_setup(t: *mut sys::ip_tunnel, data: *mut *mut sys::nlattr) -> Re
     Ok(())
 }
 
+/// # Safety
+///
+/// Called by the kernel as `rtnl_link_ops.newlink` for a device of ours, under
+/// RTNL, with the request's parsed attributes.
 unsafe extern "C" fn newlink(
     _src_net: *mut sys::net,
     dev: *mut sys::net_device,
@@ -285,6 +307,10 @@ unsafe extern "C" fn newlink(
     }
 }
 
+/// # Safety
+///
+/// Called by the kernel as `rtnl_link_ops.changelink` for a device of ours,
+/// under RTNL, with the request's parsed attributes.
 unsafe extern "C" fn changelink(
     dev: *mut sys::net_device,
     tb: *mut *mut sys::nlattr,
@@ -356,6 +382,10 @@ const fn nla_total_size(payload: usize) -> usize {
     (sys::NLA_HDRLEN + payload).next_multiple_of(4)
 }
 
+/// # Safety
+///
+/// Called by the kernel as `rtnl_link_ops.get_size` for a device of ours, under
+/// RTNL.
 unsafe extern "C" fn get_size(dev: *const sys::net_device) -> usize {
     // SAFETY: called under RTNL for a device of ours.
     let maps = unsafe { Tunnel::from_raw(dev.cast_mut()).maps() };
@@ -371,6 +401,10 @@ unsafe extern "C" fn get_size(dev: *const sys::net_device) -> usize {
     stock + fan
 }
 
+/// # Safety
+///
+/// Called by the kernel as `rtnl_link_ops.fill_info` for a device of ours, under
+/// RTNL, with a message sized by `get_size`.
 unsafe extern "C" fn fill_info(skb: *mut sys::sk_buff, dev: *const sys::net_device) -> c_int {
     // SAFETY: called under RTNL for a device of ours, with a message buffer
     // sized by `get_size`.
@@ -380,8 +414,16 @@ unsafe extern "C" fn fill_info(skb: *mut sys::sk_buff, dev: *const sys::net_devi
         let parm = &(*t).parms;
         let df = parm.iph.frag_off & (sys::IP_DF as u16).to_be() != 0;
         let failed = sys::nla_put_u32(skb, sys::IFLA_IPTUN_LINK as c_int, parm.link as u32) != 0
-            || sys::nla_put_in_addr(skb, sys::IFLA_IPTUN_LOCAL as c_int, sys::be32(parm.iph.saddr())) != 0
-            || sys::nla_put_in_addr(skb, sys::IFLA_IPTUN_REMOTE as c_int, sys::be32(parm.iph.daddr())) != 0
+            || sys::nla_put_in_addr(
+                skb,
+                sys::IFLA_IPTUN_LOCAL as c_int,
+                sys::be32(parm.iph.saddr()),
+            ) != 0
+            || sys::nla_put_in_addr(
+                skb,
+                sys::IFLA_IPTUN_REMOTE as c_int,
+                sys::be32(parm.iph.daddr()),
+            ) != 0
             || sys::nla_put_u8(skb, sys::IFLA_IPTUN_TTL as c_int, parm.iph.ttl) != 0
             || sys::nla_put_u8(skb, sys::IFLA_IPTUN_TOS as c_int, parm.iph.tos) != 0
             || sys::nla_put_u8(skb, sys::IFLA_IPTUN_PROTO as c_int, parm.iph.protocol) != 0

@@ -96,6 +96,9 @@ pub(crate) unsafe fn is_fallback(dev: *const sys::net_device, net: *const sys::n
     ptr::eq(unsafe { (*tunnel_net(net)).fb_tunnel_dev }, dev)
 }
 
+/// # Safety
+///
+/// Called by the kernel as `pernet_operations.init` for a new namespace.
 unsafe extern "C" fn init_net(net: *mut sys::net) -> c_int {
     // SAFETY: the kernel initializes our data for a new namespace.
     match unsafe { try_init_net(net) } {
@@ -115,7 +118,8 @@ unsafe fn try_init_net(net: *mut sys::net) -> Result {
 
         let table = KBox::into_raw(KBox::new(sysctl_template(), flags::GFP_KERNEL)?);
         (*table)[1].data = ptr::addr_of_mut!((*fnet).validate_source).cast();
-        let header = sys::register_net_sysctl_sz(net, c"net/fan".as_ptr(), (*table).as_mut_ptr(), 2);
+        let header =
+            sys::register_net_sysctl_sz(net, c"net/fan".as_ptr(), (*table).as_mut_ptr(), 2);
         if header.is_null() {
             drop(KBox::from_raw(table));
             return Err(ENOMEM);
@@ -131,6 +135,10 @@ unsafe fn try_init_net(net: *mut sys::net) -> Result {
     }
 }
 
+/// # Safety
+///
+/// Called by the kernel as `pernet_operations.exit` for a namespace going
+/// away, or by `try_init_net` on a failed setup.
 unsafe extern "C" fn exit_net(net: *mut sys::net) {
     // SAFETY: the namespace is going away (or failed to initialize after
     // the sysctl was registered); nothing else uses its sysctl now.
@@ -144,6 +152,9 @@ unsafe extern "C" fn exit_net(net: *mut sys::net) {
     }
 }
 
+/// # Safety
+///
+/// Called by the kernel as `pernet_operations.exit_batch_rtnl`, under RTNL.
 unsafe extern "C" fn exit_batch_rtnl(nets: *mut sys::list_head, dev_to_kill: *mut sys::list_head) {
     // SAFETY: the kernel tears down these namespaces under RTNL.
     unsafe { sys::ip_tunnel_delete_nets(nets, id(), LINK_OPS.get(), dev_to_kill) };

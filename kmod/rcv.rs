@@ -61,7 +61,9 @@ unsafe fn tunnel_rcv(skb: *mut sys::sk_buff, ipproto: u8) -> c_int {
             return -1;
         }
         let proto = (*tunnel).parms.iph.protocol;
-        if (proto != ipproto && proto != 0) || sys::xfrm4_policy_check(ptr::null_mut(), sys::FAN_XFRM_POLICY_IN, skb) == 0 {
+        if (proto != ipproto && proto != 0)
+            || sys::xfrm4_policy_check(ptr::null_mut(), sys::FAN_XFRM_POLICY_IN, skb) == 0
+        {
             sys::kfree_skb(skb);
             return 0;
         }
@@ -103,11 +105,17 @@ unsafe fn tunnel_rcv(skb: *mut sys::sk_buff, ipproto: u8) -> c_int {
     }
 }
 
+/// # Safety
+///
+/// Called by the xfrm4 tunnel layer as a handler, with `tunnel_rcv`'s contract.
 unsafe extern "C" fn ipip_rcv(skb: *mut sys::sk_buff) -> c_int {
     // SAFETY: the xfrm4 tunnel layer's handler contract.
     unsafe { tunnel_rcv(skb, sys::IPPROTO_IPIP as u8) }
 }
 
+/// # Safety
+///
+/// Called by the xfrm4 tunnel layer as a handler, with `tunnel_rcv`'s contract.
 unsafe extern "C" fn mplsip_rcv(skb: *mut sys::sk_buff) -> c_int {
     // SAFETY: the xfrm4 tunnel layer's handler contract.
     unsafe { tunnel_rcv(skb, sys::IPPROTO_MPLS as u8) }
@@ -115,6 +123,11 @@ unsafe extern "C" fn mplsip_rcv(skb: *mut sys::sk_buff) -> c_int {
 
 /// ICMP errors about packets we sent (`ipip_err`): PMTU updates and
 /// redirects, and error accounting for the tunnel.
+///
+/// # Safety
+///
+/// Called by the xfrm4 tunnel layer as the error handler, with an ICMP error
+/// about a packet we sent, inside an RCU read section.
 unsafe extern "C" fn ipip_err(skb: *mut sys::sk_buff, info: u32) -> c_int {
     // SAFETY: the xfrm4 tunnel layer passes the ICMP error's skb, whose data
     // is the IPv4 header of the packet we sent, inside an RCU read section.
@@ -169,9 +182,7 @@ unsafe extern "C" fn ipip_err(skb: *mut sys::sk_buff, info: u32) -> c_int {
     }
 }
 
-const fn handler(
-    rcv: unsafe extern "C" fn(*mut sys::sk_buff) -> c_int,
-) -> sys::xfrm_tunnel {
+const fn handler(rcv: unsafe extern "C" fn(*mut sys::sk_buff) -> c_int) -> sys::xfrm_tunnel {
     let mut h: sys::xfrm_tunnel = sys::zeroed();
     h.handler = Some(rcv);
     h.err_handler = Some(ipip_err);

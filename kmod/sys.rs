@@ -8,6 +8,8 @@
 
 #[allow(
     clippy::all,
+    clippy::undocumented_unsafe_blocks,
+    clippy::missing_safety_doc,
     dead_code,
     improper_ctypes,
     missing_docs,

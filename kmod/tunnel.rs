@@ -64,7 +64,13 @@ impl Tunnel {
         // FAN_OFFSET is in bounds and aligned for FanState; alloc_netdev
         // zeroes it, which is a valid FanState (null pointer). The reference
         // does not outlive the device: it is only used within a callback.
-        unsafe { &*self.ip_tunnel().cast::<u8>().add(FAN_OFFSET).cast::<FanState>() }
+        unsafe {
+            &*self
+                .ip_tunnel()
+                .cast::<u8>()
+                .add(FAN_OFFSET)
+                .cast::<FanState>()
+        }
     }
 
     /// The device's fan maps, if it is a fan device.
@@ -125,6 +131,9 @@ fn retire(table: *mut RcuTable) {
     unsafe { sys::call_rcu(ptr::addr_of_mut!((*table).rcu), Some(free_table)) };
 }
 
+/// # Safety
+///
+/// Called once by RCU for a table `retire` queued.
 unsafe extern "C" fn free_table(head: *mut sys::callback_head) {
     // SAFETY: `head` is the first field of a #[repr(C)] RcuTable that was
     // leaked by KBox::into_raw in `publish`, and this is its only release.

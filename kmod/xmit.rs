@@ -31,6 +31,11 @@ fn fan_destination(
 }
 
 /// `ndo_start_xmit`.
+///
+/// # Safety
+///
+/// Called by the kernel as `ndo_start_xmit` of a device of ours, inside an RCU-bh
+/// read section, with an skb it hands over to us.
 pub(crate) unsafe extern "C" fn start_xmit(
     skb: *mut sys::sk_buff,
     dev: *mut sys::net_device,

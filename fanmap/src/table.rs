@@ -92,6 +92,7 @@ impl MapTable {
             // and the probe stays below MAX_MAPS.
             let probe = found | step;
             // `&`, not `&&`: unused slots are probed too, keeping it flat.
+            #[allow(clippy::needless_bitwise_bool)]
             let starts_by = self
                 .maps
                 .get(probe)

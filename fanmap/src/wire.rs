@@ -80,7 +80,7 @@ impl Request {
     }
 
     /// The `struct ifla_fan_map` payload that asks for this request.
-    pub fn to_wire(&self) -> [u8; WIRE_LEN] {
+    pub fn to_wire(self) -> [u8; WIRE_LEN] {
         match self {
             Request::Flush => encode(0, 0, 0, 0),
             Request::Remove(overlay) => encode(overlay.bits(), overlay.prefix_len(), 0, 0),
@@ -92,7 +92,7 @@ impl Request {
 impl FanMap {
     /// The `struct ifla_fan_map` payload of this map (what a dump returns
     /// and what adds it).
-    pub fn to_wire(&self) -> [u8; WIRE_LEN] {
+    pub fn to_wire(self) -> [u8; WIRE_LEN] {
         let (overlay, underlay) = (self.overlay(), self.underlay());
         encode(
             overlay.bits(),
