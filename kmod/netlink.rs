@@ -11,6 +11,9 @@ use crate::tunnel::RcuTable;
 use kernel::alloc::KBox;
 use kernel::error::{code::EINVAL, Error, Result};
 
+/// The maps of a device without any (3 KiB: not on the kernel stack).
+static EMPTY: MapTable = MapTable::new();
+
 /// A request's fan-map attribute.
 pub(crate) struct FanMapAttr {
     attr: *const sys::nlattr,
@@ -63,8 +66,7 @@ impl FanMapAttr {
         extack: *mut sys::netlink_ext_ack,
     ) -> Result<KBox<RcuTable>> {
         self.validate(extack)?;
-        let empty = MapTable::new();
-        let current = current.unwrap_or(&empty);
+        let current = current.unwrap_or(&EMPTY);
         let mut next = RcuTable::new()?;
         // `validate` accepted every mapping, so no request is dropped here.
         let requests = attrs::mappings(self.payload)
