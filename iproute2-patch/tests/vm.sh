@@ -1,11 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# vm.sh IP - DRAFT: end-to-end checks of the patched `ip` against a kernel
-# WITH THE FAN MODULE LOADED (run it inside the test VM).
-#
-#   *** Needs the fan kernel module.  It has never been run: the module does
-#   *** not exist yet.  Without it the script says so and exits 77 (skip).
+# vm.sh IP - end-to-end checks of the patched `ip` against a kernel with
+# the fan module loaded (run inside the test VM by tests/vm/iproute2-fan-map.sh).
+# Without the module it says so and exits 77, which the suite counts as a
+# failure.
 #
 # Load the fan module before running it (not ipip.ko: the two cannot be
 # loaded together).  Everything happens in a network namespace of its own (ip -n), which is
