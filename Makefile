@@ -2,7 +2,8 @@
 # it needs first (make deps), so a fresh machine needs nothing else.
 #
 #   make demo          the announcement's demo, in the VM
-#   make test          cargo tests, fuzzing, then every VM test; one summary line
+#   make test          lint, cargo tests, fuzzing, then every VM test; one summary
+#                      line (DEBUG=1: the VM tests on the debug kernel)
 #   make kernel        the test kernel (DEBUG=1: KASAN, lockdep, kmemleak)
 #   make kmod          the kernel module, against the test kernel
 #   make fanctl        the host tool, in target/release/fanctl
@@ -33,7 +34,7 @@ fanctl: deps
 	@cargo build --quiet --release -p fanctl
 
 test: kmod iproute2 fanctl
-	@tests/run
+	@FAN_DEBUG=$(DEBUG) tests/run
 
 demo: kmod fanctl
 	@qemu/run -- tests/demo.sh
