@@ -174,6 +174,30 @@ fn commit(s: &mut Session, fan: &Fan, mode: Mode, tx: &Transaction) -> Result<()
     Ok(())
 }
 
+/// How the fan asked for differs from the same fan that is up, in words:
+/// a second `up` that would silently keep the old settings is refused.
+fn differences(old: &FanRecord, fan: &Fan) -> Vec<String> {
+    let yes_no = |b: bool| if b { "dhcp" } else { "no dhcp" };
+    let mut out = Vec::new();
+    if old.dhcp != fan.dhcp {
+        out.push(format!(
+            "{} up, {} asked",
+            yes_no(old.dhcp),
+            yes_no(fan.dhcp)
+        ));
+    }
+    if old.host_reserve != fan.host_reserve {
+        out.push(format!(
+            "host-reserve {} up, {} asked",
+            old.host_reserve, fan.host_reserve
+        ));
+    }
+    if old.mtu != fan.mtu {
+        out.push(format!("mtu {} up, {} asked", old.mtu, fan.mtu));
+    }
+    out
+}
+
 /// Refuses fans that clash with one already up; `Ok(true)` when this very
 /// fan is already up.
 fn check_existing(s: &mut Session, fan: &Fan) -> Result<bool> {
@@ -181,6 +205,14 @@ fn check_existing(s: &mut Session, fan: &Fan) -> Result<bool> {
     if let Some(old) = s.state.find_overlay(&overlay).cloned() {
         let same = old.bridge == fan.bridge && old.underlay == fan.underlay_host();
         if same && link::by_name(&s.rtnl, &old.bridge)?.is_some() {
+            let changed = differences(&old, fan);
+            if !changed.is_empty() {
+                bail!(
+                    "{} is already up with other settings ({}): take it down first",
+                    old.bridge,
+                    changed.join(", ")
+                );
+            }
             return Ok(true);
         }
         if same {
@@ -253,5 +285,68 @@ pub fn up(s: &mut Session, spec: &FanSpec, opts: UpOptions) -> Result<()> {
             };
             Err(err.context(format!("cannot bring up {} ({what})", fan.bridge)))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        netlink::{addr::Addr, link::Link},
+        underlay::HostNet,
+    };
+
+    fn fan(line: &str) -> Fan {
+        let net = HostNet {
+            links: vec![Link {
+                index: 2,
+                name: "eth0".into(),
+                mtu: 9001,
+                up: true,
+                master: None,
+            }],
+            addrs: vec![Addr {
+                index: 2,
+                address: "172.30.0.28".parse().unwrap(),
+            }],
+            default_oif: Some(2),
+        };
+        let words: Vec<&str> = line.split_whitespace().collect();
+        Fan::resolve(&FanSpec::from_words(&words).unwrap().0, &net).unwrap()
+    }
+
+    fn record(fan: &Fan) -> FanRecord {
+        FanRecord {
+            bridge: fan.bridge.clone(),
+            overlay: fan.overlay(),
+            underlay: fan.underlay_host(),
+            underlay_device: fan.underlay.device.clone(),
+            slice: fan.slice_network(),
+            address: fan.address,
+            mtu: fan.mtu,
+            mtu_given: fan.mtu_given,
+            dhcp: fan.dhcp,
+            host_reserve: fan.host_reserve,
+            mode: Mode::Module,
+            resources: vec![],
+        }
+    }
+
+    #[test]
+    fn a_second_up_must_ask_for_the_same_fan() {
+        let up = record(&fan("250.0.0.0/8 eth0/16 dhcp"));
+        assert!(differences(&up, &fan("250.0.0.0/8 eth0/16 dhcp")).is_empty());
+        assert!(differences(&up, &fan("250 172.30.0.28 dhcp host-reserve 1 mtu 8981")).is_empty());
+        assert_eq!(
+            differences(&up, &fan("250.0.0.0/8 eth0/16")),
+            ["dhcp up, no dhcp asked"]
+        );
+        assert_eq!(
+            differences(
+                &up,
+                &fan("250.0.0.0/8 eth0/16 dhcp host-reserve 3 mtu 1480")
+            ),
+            ["host-reserve 1 up, 3 asked", "mtu 8981 up, 1480 asked"]
+        );
     }
 }
