@@ -4,6 +4,7 @@
 #   make demo          the announcement's demo, in the VM
 #   make test          lint, cargo tests, fuzzing, then every VM test; one summary
 #                      line (DEBUG=1: the VM tests on the debug kernel)
+#   make bench         the fan against Linux's ipip and no tunnel (BENCHMARKS.md)
 #   make kernel        the test kernel (DEBUG=1: KASAN, lockdep, kmemleak)
 #   make kmod          the kernel module, against the test kernel
 #   make fanctl        the host tool, in target/release/fanctl
@@ -14,7 +15,7 @@ DEBUG ?= 0
 KERNEL_FLAGS := $(if $(filter 1,$(DEBUG)),--debug)
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: all deps kernel kmod iproute2 fanctl test demo lint clean
+.PHONY: all deps kernel kmod iproute2 fanctl test demo bench lint clean
 
 all: kmod
 
@@ -36,8 +37,11 @@ fanctl: deps
 test: kmod iproute2 fanctl
 	@FAN_DEBUG=$(DEBUG) tests/run
 
-demo: kmod fanctl
+demo: kmod fanctl iproute2
 	@qemu/run -- tests/demo.sh
+
+bench: kmod fanctl
+	@bench/run
 
 lint: kernel
 	@tests/lint

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# `make bench` still works: bench/guest.sh, cut down to one 1-second round of
+# (b) Linux's ipip, (c) ours with a fixed remote, (d) ours with a fan map and
+# (d) with 16 maps, gives a result line for each, with a non-zero figure and
+# the traffic counted on the configuration's tunnel device, and no warning.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+
+out=$(bash "$here/../../bench/guest.sh" --rounds 1 --seconds 1 --only net \
+	--configs "b c d d16" --tests "tcp1 udp64")
+echo "$out"
+
+if grep -q 'kind=warning' <<<"$out"; then
+	echo "bench/guest.sh warned" >&2
+	exit 1
+fi
+check() { # TEST CFG DEV
+	local line
+	line=$(grep -E "^BENCH kind=net test=$1 cfg=$2 " <<<"$out") || {
+		echo "no result for $1 $2" >&2
+		return 1
+	}
+	awk -v dev="$3" '{
+		for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+		if (!(f["value"] > 0)) { print "zero value: " $0 > "/dev/stderr"; exit 1 }
+		if (f["dev"] != dev || !(f["dev_tx_pkts"] > 0)) { print "not through " dev ": " $0 > "/dev/stderr"; exit 1 }
+	}' <<<"$line"
+}
+for t in tcp1 udp64; do
+	check $t b ipip0
+	check $t c ipip0
+	check $t d tunl0
+done
+check udp64 d16 tunl0
