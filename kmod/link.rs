@@ -159,7 +159,15 @@ unsafe extern "C" fn tunnel_ctl(
                 return EINVAL.to_errno();
             }
             // A fan device sends to computed destinations, never a remote.
-            if !p.iph.daddr().is_unspecified() && Tunnel::from_raw(dev).maps().is_some() {
+            // Only a change made on a fan device itself could give it one:
+            // an add creates a new device without maps, and a change made
+            // through tunl0 applies to the tunnel that has that remote.
+            let tunnel = Tunnel::from_raw(dev);
+            if cmd == sys::FAN_SIOCCHGTUNNEL
+                && !p.iph.daddr().is_unspecified()
+                && tunnel.maps().is_some()
+                && !pernet::is_fallback(dev, (*tunnel.ip_tunnel()).net)
+            {
                 return EINVAL.to_errno();
             }
         }
@@ -342,21 +350,18 @@ unsafe extern "C" fn changelink(
             return 0;
         }
 
-        if let Err(e) = encap_setup(t, data) {
-            return e.to_errno();
-        }
         let mut p = sys::zeroed();
         let mut collect_md = false;
         let mut fwmark = (*t).fwmark;
         netlink_parms(data, &mut p, &mut collect_md, &mut fwmark);
-        if collect_md {
-            return EINVAL.to_errno();
-        }
         let has_remote = !p.iph.daddr().is_unspecified();
+        let p2p = (*dev).flags & sys::FAN_IFF_POINTOPOINT != 0;
         let fan_after = match &maps {
             Some(table) => !table.table().is_empty(),
             None => current.is_some(),
         };
+        // The fan's own refusals come before anything is applied (the
+        // encapsulation below), so that a refused request changes nothing.
         if fan_after && has_remote {
             sys::set_extack(
                 extack,
@@ -365,7 +370,29 @@ unsafe extern "C" fn changelink(
             );
             return EINVAL.to_errno();
         }
-        let p2p = (*dev).flags & sys::FAN_IFF_POINTOPOINT != 0;
+        if fan_after && (*t).collect_md {
+            sys::set_extack(
+                extack,
+                attr(data, MAXTYPE as u32),
+                c"fan-map cannot be used on an external (collect_md) device",
+            );
+            return EINVAL.to_errno();
+        }
+        if fan_after && p2p {
+            sys::set_extack(
+                extack,
+                attr(data, MAXTYPE as u32),
+                c"fan-map cannot be used on a point-to-point device (one with a remote address)",
+            );
+            return EINVAL.to_errno();
+        }
+
+        if let Err(e) = encap_setup(t, data) {
+            return e.to_errno();
+        }
+        if collect_md {
+            return EINVAL.to_errno();
+        }
         if p2p != has_remote {
             return EINVAL.to_errno();
         }

@@ -46,6 +46,16 @@ impl FanMapAttr {
     /// Check every mapping without applying anything; on error, say what is
     /// wrong and where through `extack`.
     pub(crate) fn validate(&self, extack: *mut sys::netlink_ext_ack) -> Result {
+        // An empty attribute asks for nothing: no tool sends one, so it is
+        // a malformed request rather than a no-op.
+        if self.payload.is_empty() {
+            self.reject(
+                extack,
+                None,
+                c"fan map attribute is empty: it must hold IFLA_FAN_MAPPING attributes",
+            );
+            return Err(EINVAL);
+        }
         for mapping in attrs::mappings(self.payload) {
             let Mapping { offset, payload } = mapping.map_err(|e| {
                 self.reject(extack, None, e.c_message());
