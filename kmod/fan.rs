@@ -10,7 +10,11 @@
 //!
 //! Layout: `link` (netlink configuration), `xmit` and `rcv` (the data path),
 //! `pernet` (namespaces and sysctls), `tunnel` (per-device state, RCU),
-//! `netlink` (the fan-map attribute), `sys` (the C interface). The address
+//! `netlink` (the fan-map attribute). Unsafe code lives in the thin layer
+//! over the kernel: `sys` (bindings and C glue), `skb` (packets), `nla`
+//! (netlink attributes), `tunnel` (the device) and `pernet` (namespaces);
+//! the rest is safe Rust but for the `extern "C"` entry points, which
+//! only wrap the pointers the kernel passes. The address
 //! arithmetic and map table are the `fanmap` crate's, compiled in here.
 
 use kernel::prelude::*;
@@ -22,8 +26,10 @@ mod fanmap;
 
 mod link;
 mod netlink;
+mod nla;
 mod pernet;
 mod rcv;
+mod skb;
 mod sys;
 mod tunnel;
 mod xmit;

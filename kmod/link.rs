@@ -8,12 +8,12 @@
 
 use crate::fanmap::{IFLA_FAN_MAPPING, IFLA_IPTUN_FAN_MAP, MAX_MAPS, WIRE_LEN};
 use crate::netlink::FanMapAttr;
+use crate::nla::{Attrs, Extack, Msg};
 use crate::sys::{self, KernelStatic, Shared};
-use crate::tunnel::{Tunnel, PRIV_SIZE};
+use crate::tunnel::{self, Tunnel, PRIV_SIZE};
 use crate::{pernet, xmit};
-use core::ffi::{c_int, c_void};
-use core::ptr;
-use kernel::error::{code::*, to_result, Result};
+use core::ffi::{c_int, CStr};
+use kernel::error::{code::*, Result};
 
 const MAXTYPE: usize = IFLA_IPTUN_FAN_MAP as usize;
 
@@ -105,16 +105,9 @@ unsafe extern "C" fn setup(dev: *mut sys::net_device) {
 /// Called by the kernel as `ndo_init` of a device of ours, under RTNL.
 unsafe extern "C" fn dev_init(dev: *mut sys::net_device) -> c_int {
     // SAFETY: ndo_init of a device of ours, under RTNL.
-    unsafe {
-        let t = Tunnel::from_raw(dev).ip_tunnel();
-        let iph = &(*t).parms.iph;
-        let local = iph.saddr().octets();
-        sys::__dev_addr_set(dev, local.as_ptr().cast(), 4);
-        let remote = iph.daddr().octets();
-        ptr::copy_nonoverlapping(remote.as_ptr(), (*dev).broadcast.as_mut_ptr(), 4);
-        (*t).tun_hlen = 0;
-        (*t).hlen = (*t).tun_hlen + (*t).encap_hlen;
-        sys::ip_tunnel_init(dev)
+    match unsafe { Tunnel::from_raw(dev) } {
+        Some(mut tunnel) => errno(tunnel.init()),
+        None => EINVAL.to_errno(),
     }
 }
 
@@ -123,12 +116,12 @@ unsafe extern "C" fn dev_init(dev: *mut sys::net_device) -> c_int {
 /// Called by the kernel as `ndo_uninit` of a device of ours, under RTNL.
 unsafe extern "C" fn dev_uninit(dev: *mut sys::net_device) {
     // SAFETY: ndo_uninit of a device of ours, under RTNL.
-    let tunnel = unsafe { Tunnel::from_raw(dev) };
-    // SAFETY: as above.
-    unsafe { sys::ip_tunnel_uninit(dev) };
-    // Receivers that found the device before it was unhashed may still read
-    // the maps: `publish` frees them after a grace period.
-    tunnel.publish(None);
+    if let Some(mut tunnel) = unsafe { Tunnel::from_raw(dev) } {
+        tunnel.uninit();
+        // Receivers that found the device before it was unhashed may still
+        // read the maps: `publish` frees them after a grace period.
+        tunnel.publish(None);
+    }
 }
 
 /// The protocols an ipip device may carry: any (0), IPv4, MPLS.
@@ -147,50 +140,53 @@ unsafe extern "C" fn tunnel_ctl(
     p: *mut sys::ip_tunnel_parm_kern,
     cmd: c_int,
 ) -> c_int {
-    // SAFETY: the kernel passes a device of ours and the ioctl's parameters.
-    unsafe {
-        let p = &mut *p;
-        if cmd == sys::FAN_SIOCADDTUNNEL || cmd == sys::FAN_SIOCCHGTUNNEL {
-            if p.iph.version() != 4
-                || !valid_proto(p.iph.protocol)
-                || p.iph.ihl() != 5
-                || (p.iph.frag_off & !(sys::IP_DF as u16).to_be()) != 0
-            {
-                return EINVAL.to_errno();
-            }
-            // A fan device sends to computed destinations, never a remote.
-            // Only a change made on a fan device itself could give it one:
-            // an add creates a new device without maps, and a change made
-            // through tunl0 applies to the tunnel that has that remote.
-            let tunnel = Tunnel::from_raw(dev);
-            if cmd == sys::FAN_SIOCCHGTUNNEL
-                && !p.iph.daddr().is_unspecified()
-                && tunnel.maps().is_some()
-                && !pernet::is_fallback(dev, (*tunnel.ip_tunnel()).net)
-            {
-                return EINVAL.to_errno();
-            }
-        }
-        p.i_key = 0;
-        p.o_key = 0;
-        p.i_flags = [0; _];
-        p.o_flags = [0; _];
-        sys::ip_tunnel_ctl(dev, p, cmd)
+    // SAFETY: the kernel passes a device of ours and the ioctl's parameters,
+    // under RTNL.
+    let (tunnel, p) = unsafe { (Tunnel::from_raw(dev), p.as_mut()) };
+    let (Some(tunnel), Some(p)) = (tunnel, p) else {
+        return EINVAL.to_errno();
+    };
+    if let Err(e) = check_ioctl(&tunnel, p, cmd) {
+        return e.to_errno();
     }
+    p.i_key = 0;
+    p.o_key = 0;
+    p.i_flags = [0; _];
+    p.o_flags = [0; _];
+    tunnel.ioctl(p, cmd)
 }
 
-/// Attribute `kind` of a request's `IFLA_INFO_DATA`, if present.
-///
-/// # Safety
-///
-/// `data` is null or the request's parsed table of `MAXTYPE + 1` entries.
-unsafe fn attr(data: *mut *mut sys::nlattr, kind: u32) -> *mut sys::nlattr {
-    if data.is_null() {
-        return ptr::null_mut();
+/// `ipip_tunnel_ctl`'s checks of an add or change, and the fan's own.
+fn check_ioctl(tunnel: &Tunnel<'_>, p: &sys::ip_tunnel_parm_kern, cmd: c_int) -> Result {
+    if cmd != sys::FAN_SIOCADDTUNNEL && cmd != sys::FAN_SIOCCHGTUNNEL {
+        return Ok(());
     }
-    // SAFETY: `kind` <= MAXTYPE for every caller, within the table.
-    unsafe { *data.add(kind as usize) }
+    if p.iph.version() != 4
+        || !valid_proto(p.iph.protocol)
+        || p.iph.ihl() != 5
+        || (p.iph.frag_off & !(sys::IP_DF as u16).to_be()) != 0
+    {
+        return Err(EINVAL);
+    }
+    // A fan device sends to computed destinations, never a remote. Only a
+    // change made on a fan device itself could give it one: an add creates
+    // a new device without maps, and a change made through tunl0 applies
+    // to the tunnel that has that remote.
+    if cmd == sys::FAN_SIOCCHGTUNNEL
+        && !p.iph.daddr().is_unspecified()
+        && tunnel.maps().is_some()
+        && !pernet::is_fallback(tunnel)
+    {
+        return Err(EINVAL);
+    }
+    Ok(())
 }
+
+const REMOTE_WITH_FAN: &CStr =
+    c"a fan device sends to computed destinations: fan-map cannot be used with a remote address";
+const EXTERNAL_WITH_FAN: &CStr = c"fan-map cannot be used on an external (collect_md) device";
+const P2P_WITH_FAN: &CStr =
+    c"fan-map cannot be used on a point-to-point device (one with a remote address)";
 
 /// # Safety
 ///
@@ -201,80 +197,54 @@ unsafe extern "C" fn validate(
     data: *mut *mut sys::nlattr,
     extack: *mut sys::netlink_ext_ack,
 ) -> c_int {
-    // SAFETY: the kernel passes the request's parsed attribute tables.
-    unsafe {
-        let proto = attr(data, sys::IFLA_IPTUN_PROTO);
-        if !proto.is_null() && !valid_proto(sys::nla_get_u8(proto)) {
-            return EINVAL.to_errno();
-        }
-        let Some(maps) = FanMapAttr::from_data(data) else {
-            return 0;
-        };
-        let remote = attr(data, sys::IFLA_IPTUN_REMOTE);
-        if !remote.is_null() && sys::nla_get_in_addr(remote) != 0 {
-            sys::set_extack(
-                extack,
-                remote,
-                c"a fan device sends to computed destinations: fan-map cannot be used with a remote address",
-            );
-            return EINVAL.to_errno();
-        }
-        if !attr(data, sys::IFLA_IPTUN_COLLECT_METADATA).is_null() {
-            sys::set_extack(
-                extack,
-                ptr::null(),
-                c"fan-map cannot be used on an external (collect_md) device",
-            );
-            return EINVAL.to_errno();
-        }
-        errno(maps.validate(extack))
-    }
+    // SAFETY: the kernel passes the request's parsed attributes and ack.
+    let (data, mut extack) = unsafe {
+        (
+            Attrs::from_raw(data, MAXTYPE as u32 + 1),
+            Extack::from_raw(extack),
+        )
+    };
+    errno(check_request(data, &mut extack))
 }
 
-/// The request's stock ipip parameters (`ipip_netlink_parms`).
-///
-/// # Safety
-///
-/// `data` is null or the request's parsed attribute table.
-unsafe fn netlink_parms(
-    data: *mut *mut sys::nlattr,
-    parms: &mut sys::ip_tunnel_parm_kern,
-    collect_md: &mut bool,
-    fwmark: &mut u32,
-) {
-    *parms = sys::zeroed();
+/// What can be checked of a request without its device.
+fn check_request(data: Attrs<'_>, extack: &mut Extack<'_>) -> Result {
+    if let Some(proto) = data.get(sys::IFLA_IPTUN_PROTO) {
+        if !valid_proto(proto.get_u8()) {
+            return Err(EINVAL);
+        }
+    }
+    let Some(maps) = FanMapAttr::from_data(data) else {
+        return Ok(());
+    };
+    if let Some(remote) = data.get(sys::IFLA_IPTUN_REMOTE) {
+        if remote.get_be32() != 0 {
+            extack.report(Some(remote), REMOTE_WITH_FAN);
+            return Err(EINVAL);
+        }
+    }
+    if data.has(sys::IFLA_IPTUN_COLLECT_METADATA) {
+        extack.report(None, EXTERNAL_WITH_FAN);
+        return Err(EINVAL);
+    }
+    maps.validate(extack)
+}
+
+/// The request's stock ipip parameters (`ipip_netlink_parms`): the
+/// parameters, whether the device is external (collect_md), and the fwmark
+/// if the request sets one.
+fn netlink_parms(data: Attrs<'_>) -> (sys::ip_tunnel_parm_kern, bool, Option<u32>) {
+    let mut parms: sys::ip_tunnel_parm_kern = sys::zeroed();
     parms.iph.set_version(4);
     parms.iph.protocol = sys::IPPROTO_IPIP as u8;
     parms.iph.set_ihl(5);
-    *collect_md = false;
-    if data.is_null() {
-        return;
+    if data.is_empty() {
+        return (parms, false, None);
     }
-    // SAFETY: a parsed table (caller); the helper reads what is present.
-    unsafe {
-        sys::ip_tunnel_netlink_parms(data, parms);
-        *collect_md = !attr(data, sys::IFLA_IPTUN_COLLECT_METADATA).is_null();
-        let mark = attr(data, sys::IFLA_IPTUN_FWMARK);
-        if !mark.is_null() {
-            *fwmark = sys::nla_get_u32(mark);
-        }
-    }
-}
-
-/// Encapsulation (FOU/GUE) parameters of the request, applied to `t`.
-///
-/// # Safety
-///
-/// `t` is a tunnel of ours under RTNL; `data` as for `netlink_parms`.
-unsafe fn encap_setup(t: *mut sys::ip_tunnel, data: *mut *mut sys::nlattr) -> Result {
-    let mut encap: sys::ip_tunnel_encap = sys::zeroed();
-    // SAFETY: as the function's contract.
-    unsafe {
-        if sys::ip_tunnel_netlink_encap_parms(data, &mut encap) {
-            to_result(sys::ip_tunnel_encap_setup(t, &mut encap))?;
-        }
-    }
-    Ok(())
+    tunnel::read_netlink_parms(data, &mut parms);
+    let collect_md = data.has(sys::IFLA_IPTUN_COLLECT_METADATA);
+    let fwmark = data.get(sys::IFLA_IPTUN_FWMARK).map(|a| a.get_u32());
+    (parms, collect_md, fwmark)
 }
 
 /// # Safety
@@ -289,30 +259,59 @@ unsafe extern "C" fn newlink(
     extack: *mut sys::netlink_ext_ack,
 ) -> c_int {
     // SAFETY: newlink of a device of ours, under RTNL, with the request's
-    // parsed attributes (already accepted by `validate`).
-    unsafe {
-        let tunnel = Tunnel::from_raw(dev);
-        let t = tunnel.ip_tunnel();
-        // Build the maps before the device exists, so a bad map creates nothing.
-        let maps = match FanMapAttr::from_data(data) {
-            Some(attr) => match attr.apply(None, extack) {
-                Ok(table) => Some(table),
-                Err(e) => return e.to_errno(),
-            },
-            None => None,
-        };
-        if let Err(e) = encap_setup(t, data) {
-            return e.to_errno();
-        }
-        let mut p = sys::zeroed();
-        let mut fwmark = 0;
-        netlink_parms(data, &mut p, &mut (*t).collect_md, &mut fwmark);
-        let err = sys::ip_tunnel_newlink(dev, tb, &mut p, fwmark);
-        if err == 0 {
-            tunnel.publish(maps);
-        }
-        err
+    // parsed attributes (already accepted by `validate`) and ack.
+    unsafe { link_request(dev, tb, data, extack, new_tunnel) }
+}
+
+/// What a newlink or changelink request works with.
+type LinkRequest = for<'a, 'b> fn(&mut Tunnel<'a>, Attrs<'a>, Attrs<'a>, &mut Extack<'b>) -> Result;
+
+/// Run `request` on the callback's arguments as safe types.
+///
+/// # Safety
+///
+/// `dev` is a device of ours, under RTNL; `tb` and `data` are the request's
+/// parsed attribute tables (null or `IFLA_MAX + 1` and `MAXTYPE + 1`
+/// entries) and `extack` its extended ack, all live for the callback.
+unsafe fn link_request(
+    dev: *mut sys::net_device,
+    tb: *mut *mut sys::nlattr,
+    data: *mut *mut sys::nlattr,
+    extack: *mut sys::netlink_ext_ack,
+    request: LinkRequest,
+) -> c_int {
+    // SAFETY: the function's contract.
+    let (tunnel, tb, data, mut extack) = unsafe {
+        (
+            Tunnel::from_raw(dev),
+            Attrs::from_raw(tb, sys::FAN_IFLA_MAX + 1),
+            Attrs::from_raw(data, MAXTYPE as u32 + 1),
+            Extack::from_raw(extack),
+        )
+    };
+    match tunnel {
+        Some(mut tunnel) => errno(request(&mut tunnel, tb, data, &mut extack)),
+        None => EINVAL.to_errno(),
     }
+}
+
+fn new_tunnel(
+    tunnel: &mut Tunnel<'_>,
+    tb: Attrs<'_>,
+    data: Attrs<'_>,
+    extack: &mut Extack<'_>,
+) -> Result {
+    // Build the maps before the device exists, so a bad map creates nothing.
+    let maps = match FanMapAttr::from_data(data) {
+        Some(attr) => Some(attr.apply(None, extack)?),
+        None => None,
+    };
+    tunnel.setup_encap(data)?;
+    let (mut parms, collect_md, fwmark) = netlink_parms(data);
+    tunnel.set_collect_md(collect_md);
+    tunnel.newlink(tb, &mut parms, fwmark.unwrap_or(0))?;
+    tunnel.publish(maps);
+    Ok(())
 }
 
 /// # Safety
@@ -326,82 +325,68 @@ unsafe extern "C" fn changelink(
     extack: *mut sys::netlink_ext_ack,
 ) -> c_int {
     // SAFETY: changelink of a device of ours, under RTNL, with the request's
-    // parsed attributes (already accepted by `validate`).
-    unsafe {
-        let tunnel = Tunnel::from_raw(dev);
-        let t = tunnel.ip_tunnel();
-        if !sys::rtnl_dev_link_net_capable(dev, (*t).net) {
-            return EPERM.to_errno();
-        }
+    // parsed attributes (already accepted by `validate`) and ack.
+    unsafe { link_request(dev, tb, data, extack, change_tunnel) }
+}
+
+fn change_tunnel(
+    tunnel: &mut Tunnel<'_>,
+    tb: Attrs<'_>,
+    data: Attrs<'_>,
+    extack: &mut Extack<'_>,
+) -> Result {
+    if !tunnel.link_net_capable() {
+        return Err(EPERM);
+    }
+    let (maps, was_fan) = {
         let current = tunnel.maps();
         let maps = match FanMapAttr::from_data(data) {
-            Some(attr) => match attr.apply(current, extack) {
-                Ok(table) => Some(table),
-                Err(e) => return e.to_errno(),
-            },
+            Some(attr) => Some(attr.apply(current, extack)?),
             None => None,
         };
+        (maps, current.is_some())
+    };
 
-        // Ubuntu's fanctl configures the fallback device: a request that
-        // carries maps changes only the maps there. Without maps, tunl0
-        // refuses changes as Linux's ipip does.
-        if maps.is_some() && pernet::is_fallback(dev, (*t).net) {
-            tunnel.publish(maps);
-            return 0;
-        }
-
-        let mut p = sys::zeroed();
-        let mut collect_md = false;
-        let mut fwmark = (*t).fwmark;
-        netlink_parms(data, &mut p, &mut collect_md, &mut fwmark);
-        let has_remote = !p.iph.daddr().is_unspecified();
-        let p2p = (*dev).flags & sys::FAN_IFF_POINTOPOINT != 0;
-        let fan_after = match &maps {
-            Some(table) => !table.table().is_empty(),
-            None => current.is_some(),
-        };
-        // The fan's own refusals come before anything is applied (the
-        // encapsulation below), so that a refused request changes nothing.
-        if fan_after && has_remote {
-            sys::set_extack(
-                extack,
-                attr(data, sys::IFLA_IPTUN_REMOTE),
-                c"a fan device sends to computed destinations: fan-map cannot be used with a remote address",
-            );
-            return EINVAL.to_errno();
-        }
-        if fan_after && (*t).collect_md {
-            sys::set_extack(
-                extack,
-                attr(data, MAXTYPE as u32),
-                c"fan-map cannot be used on an external (collect_md) device",
-            );
-            return EINVAL.to_errno();
-        }
-        if fan_after && p2p {
-            sys::set_extack(
-                extack,
-                attr(data, MAXTYPE as u32),
-                c"fan-map cannot be used on a point-to-point device (one with a remote address)",
-            );
-            return EINVAL.to_errno();
-        }
-
-        if let Err(e) = encap_setup(t, data) {
-            return e.to_errno();
-        }
-        if collect_md {
-            return EINVAL.to_errno();
-        }
-        if p2p != has_remote {
-            return EINVAL.to_errno();
-        }
-        let err = sys::ip_tunnel_changelink(dev, tb, &mut p, fwmark);
-        if err == 0 && maps.is_some() {
-            tunnel.publish(maps);
-        }
-        err
+    // Ubuntu's fanctl configures the fallback device: a request that
+    // carries maps changes only the maps there. Without maps, tunl0
+    // refuses changes as Linux's ipip does.
+    if maps.is_some() && pernet::is_fallback(tunnel) {
+        tunnel.publish(maps);
+        return Ok(());
     }
+
+    let (mut parms, collect_md, fwmark) = netlink_parms(data);
+    let fwmark = fwmark.unwrap_or(tunnel.fwmark());
+    let has_remote = !parms.iph.daddr().is_unspecified();
+    let p2p = tunnel.is_point_to_point();
+    let fan_after = match &maps {
+        Some(table) => !table.table().is_empty(),
+        None => was_fan,
+    };
+    // The fan's own refusals come before anything is applied (the
+    // encapsulation below), so that a refused request changes nothing.
+    if fan_after && has_remote {
+        extack.report(data.get(sys::IFLA_IPTUN_REMOTE), REMOTE_WITH_FAN);
+        return Err(EINVAL);
+    }
+    if fan_after && tunnel.collect_md() {
+        extack.report(data.get(MAXTYPE as u32), EXTERNAL_WITH_FAN);
+        return Err(EINVAL);
+    }
+    if fan_after && p2p {
+        extack.report(data.get(MAXTYPE as u32), P2P_WITH_FAN);
+        return Err(EINVAL);
+    }
+
+    tunnel.setup_encap(data)?;
+    if collect_md || p2p != has_remote {
+        return Err(EINVAL);
+    }
+    tunnel.changelink(tb, &mut parms, fwmark)?;
+    if maps.is_some() {
+        tunnel.publish(maps);
+    }
+    Ok(())
 }
 
 /// `nla_total_size`: header plus payload, padded.
@@ -411,76 +396,63 @@ const fn nla_total_size(payload: usize) -> usize {
 
 /// # Safety
 ///
-/// Called by the kernel as `rtnl_link_ops.get_size` for a device of ours, under
-/// RTNL.
+/// Called by the kernel as `rtnl_link_ops.get_size` for a device of ours,
+/// under RTNL.
 unsafe extern "C" fn get_size(dev: *const sys::net_device) -> usize {
     // SAFETY: called under RTNL for a device of ours.
-    let maps = unsafe { Tunnel::from_raw(dev.cast_mut()).maps() };
+    let maps =
+        unsafe { Tunnel::from_raw(dev.cast_mut()) }.map_or(0, |t| t.maps().map_or(0, |m| m.len()));
     let stock = nla_total_size(4) * 3 // link, local, remote
         + nla_total_size(1) * 4 // ttl, tos, proto, pmtudisc
         + nla_total_size(2) * 4 // encap type, flags, sport, dport
         + nla_total_size(0) // collect_md
         + nla_total_size(4); // fwmark
     let fan = match maps {
-        Some(m) => nla_total_size(0) + m.len().min(MAX_MAPS) * nla_total_size(WIRE_LEN),
-        None => 0,
+        0 => 0,
+        n => nla_total_size(0) + n.min(MAX_MAPS) * nla_total_size(WIRE_LEN),
     };
     stock + fan
 }
 
 /// # Safety
 ///
-/// Called by the kernel as `rtnl_link_ops.fill_info` for a device of ours, under
-/// RTNL, with a message sized by `get_size`.
+/// Called by the kernel as `rtnl_link_ops.fill_info` for a device of ours,
+/// under RTNL, with a message sized by `get_size`.
 unsafe extern "C" fn fill_info(skb: *mut sys::sk_buff, dev: *const sys::net_device) -> c_int {
-    // SAFETY: called under RTNL for a device of ours, with a message buffer
-    // sized by `get_size`.
-    unsafe {
-        let tunnel = Tunnel::from_raw(dev.cast_mut());
-        let t = tunnel.ip_tunnel();
-        let parm = &(*t).parms;
-        let df = parm.iph.frag_off & (sys::IP_DF as u16).to_be() != 0;
-        let failed = sys::nla_put_u32(skb, sys::IFLA_IPTUN_LINK as c_int, parm.link as u32) != 0
-            || sys::nla_put_in_addr(
-                skb,
-                sys::IFLA_IPTUN_LOCAL as c_int,
-                sys::be32(parm.iph.saddr()),
-            ) != 0
-            || sys::nla_put_in_addr(
-                skb,
-                sys::IFLA_IPTUN_REMOTE as c_int,
-                sys::be32(parm.iph.daddr()),
-            ) != 0
-            || sys::nla_put_u8(skb, sys::IFLA_IPTUN_TTL as c_int, parm.iph.ttl) != 0
-            || sys::nla_put_u8(skb, sys::IFLA_IPTUN_TOS as c_int, parm.iph.tos) != 0
-            || sys::nla_put_u8(skb, sys::IFLA_IPTUN_PROTO as c_int, parm.iph.protocol) != 0
-            || sys::nla_put_u8(skb, sys::IFLA_IPTUN_PMTUDISC as c_int, df as u8) != 0
-            || sys::nla_put_u32(skb, sys::IFLA_IPTUN_FWMARK as c_int, (*t).fwmark) != 0
-            || sys::nla_put_u16(skb, sys::IFLA_IPTUN_ENCAP_TYPE as c_int, (*t).encap.type_) != 0
-            || sys::nla_put_be16(skb, sys::IFLA_IPTUN_ENCAP_SPORT as c_int, (*t).encap.sport) != 0
-            || sys::nla_put_be16(skb, sys::IFLA_IPTUN_ENCAP_DPORT as c_int, (*t).encap.dport) != 0
-            || sys::nla_put_u16(skb, sys::IFLA_IPTUN_ENCAP_FLAGS as c_int, (*t).encap.flags) != 0
-            || ((*t).collect_md
-                && sys::nla_put_flag(skb, sys::IFLA_IPTUN_COLLECT_METADATA as c_int) != 0);
-        if failed {
-            return -sys::FAN_EMSGSIZE;
-        }
-        let Some(maps) = tunnel.maps() else {
-            return 0;
-        };
-        let nest = sys::nla_nest_start(skb, c_int::from(IFLA_IPTUN_FAN_MAP));
-        if nest.is_null() {
-            return -sys::FAN_EMSGSIZE;
-        }
-        for map in maps {
-            let wire = map.to_wire();
-            let kind = c_int::from(IFLA_FAN_MAPPING);
-            if sys::nla_put(skb, kind, WIRE_LEN as c_int, wire.as_ptr().cast::<c_void>()) != 0 {
-                sys::nla_nest_cancel(skb, nest);
-                return -sys::FAN_EMSGSIZE;
-            }
-        }
-        sys::nla_nest_end(skb, nest);
-        0
+    // SAFETY: called under RTNL for a device of ours, with a message being
+    // built.
+    let (tunnel, mut msg) = unsafe { (Tunnel::from_raw(dev.cast_mut()), Msg::from_raw(skb)) };
+    match tunnel {
+        Some(tunnel) => errno(fill(&tunnel, &mut msg)),
+        None => EINVAL.to_errno(),
     }
+}
+
+/// The device's attributes, as Linux's ipip dumps them, then its fan maps.
+fn fill(tunnel: &Tunnel<'_>, msg: &mut Msg<'_>) -> Result {
+    let parms = tunnel.parms();
+    let encap = tunnel.encap();
+    let df = parms.iph.frag_off & (sys::IP_DF as u16).to_be() != 0;
+    msg.put_u32(sys::IFLA_IPTUN_LINK, parms.link as u32)?;
+    msg.put_be32(sys::IFLA_IPTUN_LOCAL, sys::be32(parms.iph.saddr()))?;
+    msg.put_be32(sys::IFLA_IPTUN_REMOTE, sys::be32(parms.iph.daddr()))?;
+    msg.put_u8(sys::IFLA_IPTUN_TTL, parms.iph.ttl)?;
+    msg.put_u8(sys::IFLA_IPTUN_TOS, parms.iph.tos)?;
+    msg.put_u8(sys::IFLA_IPTUN_PROTO, parms.iph.protocol)?;
+    msg.put_u8(sys::IFLA_IPTUN_PMTUDISC, df as u8)?;
+    msg.put_u32(sys::IFLA_IPTUN_FWMARK, tunnel.fwmark())?;
+    msg.put_u16(sys::IFLA_IPTUN_ENCAP_TYPE, encap.type_)?;
+    msg.put_be16(sys::IFLA_IPTUN_ENCAP_SPORT, encap.sport)?;
+    msg.put_be16(sys::IFLA_IPTUN_ENCAP_DPORT, encap.dport)?;
+    msg.put_u16(sys::IFLA_IPTUN_ENCAP_FLAGS, encap.flags)?;
+    if tunnel.collect_md() {
+        msg.put_flag(sys::IFLA_IPTUN_COLLECT_METADATA)?;
+    }
+    let Some(maps) = tunnel.maps() else {
+        return Ok(());
+    };
+    msg.nest(u32::from(IFLA_IPTUN_FAN_MAP), |msg| {
+        maps.into_iter()
+            .try_for_each(|map| msg.put(u32::from(IFLA_FAN_MAPPING), &map.to_wire()))
+    })
 }

@@ -8,9 +8,12 @@
 //!   inner source lies in a mapped overlay but belongs to another host.
 
 use crate::link::LINK_OPS;
+use crate::skb::SkbRef;
 use crate::sys::{self, KernelStatic};
-use core::ffi::{c_int, c_void};
+use crate::tunnel::Tunnel;
+use core::ffi::{c_int, c_ulong, c_void};
 use core::mem::size_of;
+use core::net::Ipv4Addr;
 use core::ptr;
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::alloc::{flags, KBox};
@@ -71,29 +74,46 @@ unsafe fn fan_net(net: *const sys::net) -> *mut FanNet {
 /// # Safety
 ///
 /// As for `fan_net`.
-pub(crate) unsafe fn tunnel_net(net: *const sys::net) -> *mut sys::ip_tunnel_net {
+unsafe fn tunnel_net(net: *const sys::net) -> *mut sys::ip_tunnel_net {
     // SAFETY: `itn` is the first field of FanNet (caller as for fan_net).
     unsafe { ptr::addr_of_mut!((*fan_net(net)).itn) }
 }
 
-/// `net.fan.validate_source` of the namespace.
-///
-/// # Safety
-///
-/// As for `fan_net`.
-pub(crate) unsafe fn validate_source(net: *const sys::net) -> bool {
-    // SAFETY: the sysctl writes this int concurrently: read it once, whole.
-    unsafe { ptr::read_volatile(ptr::addr_of!((*fan_net(net)).validate_source)) != 0 }
+/// `net.fan.validate_source` of the tunnel's namespace.
+pub(crate) fn validate_source(tunnel: &Tunnel<'_>) -> bool {
+    // SAFETY: a tunnel's namespace is live and has our data while the
+    // tunnel exists; the sysctl writes this int concurrently: read it once.
+    unsafe { ptr::read_volatile(ptr::addr_of!((*fan_net(tunnel.net())).validate_source)) != 0 }
 }
 
-/// Whether `dev` is the namespace's fallback device `tunl0`.
-///
-/// # Safety
-///
-/// As for `fan_net`.
-pub(crate) unsafe fn is_fallback(dev: *const sys::net_device, net: *const sys::net) -> bool {
-    // SAFETY: as the function's contract.
-    ptr::eq(unsafe { (*tunnel_net(net)).fb_tunnel_dev }, dev)
+/// Whether the tunnel is its namespace's fallback device `tunl0`.
+pub(crate) fn is_fallback(tunnel: &Tunnel<'_>) -> bool {
+    // SAFETY: as for `validate_source`; the pointer is only compared.
+    let fallback = unsafe { (*tunnel_net(tunnel.net())).fb_tunnel_dev };
+    ptr::eq(fallback, tunnel.dev())
+}
+
+/// The tunnel of ours that a packet from `remote` to `local`, received on
+/// the skb's device, belongs to (`ip_tunnel_lookup`, no key).
+pub(crate) fn lookup<'a>(skb: SkbRef<'a>, remote: Ipv4Addr, local: Ipv4Addr) -> Option<Tunnel<'a>> {
+    let dev = skb.dev();
+    let flags: [c_ulong; 1] = [1 << sys::IP_TUNNEL_NO_KEY_BIT];
+    // SAFETY: the device a packet arrived on is live while the packet is
+    // handled, in a namespace that has our data while the module is loaded;
+    // the receive path is inside an RCU read section, as the lookup needs.
+    let found = unsafe {
+        sys::ip_tunnel_lookup(
+            tunnel_net(sys::dev_net(dev)),
+            (*dev).ifindex,
+            flags.as_ptr(),
+            sys::be32(remote),
+            sys::be32(local),
+            0,
+        )
+    };
+    // SAFETY: the table holds only tunnels of ours, which stay valid for
+    // the RCU read section the packet is handled in.
+    unsafe { found.as_ref().and_then(|t| Tunnel::from_raw(t.dev)) }
 }
 
 /// # Safety

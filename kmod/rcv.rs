@@ -6,11 +6,11 @@
 
 use crate::fanmap::MapTable;
 use crate::pernet;
+use crate::skb::{Skb, SkbRef};
 use crate::sys::{self, KernelStatic};
 use crate::tunnel::Tunnel;
 use core::ffi::c_int;
 use core::net::Ipv4Addr;
-use core::ptr;
 use kernel::error::code::ENOENT;
 
 /// Whether a decapsulated packet may enter: its inner source, if it lies in
@@ -31,78 +31,53 @@ const fn tpi(proto: u16) -> sys::tnl_ptk_info {
 static IPIP_TPI: sys::tnl_ptk_info = tpi(sys::FAN_ETH_P_IP);
 static MPLSIP_TPI: sys::tnl_ptk_info = tpi(sys::FAN_ETH_P_MPLS_UC);
 
-/// The ip_tunnel helpers' flags bitmap with only NO_KEY set.
-fn no_key_flags() -> [core::ffi::c_ulong; 1] {
-    [1 << sys::IP_TUNNEL_NO_KEY_BIT]
-}
-
 /// # Safety
 ///
 /// Called by the xfrm4 tunnel layer with a received skb whose data starts
 /// at the inner header (at least an IPv4 header's worth pulled), inside an
-/// RCU read section.
-unsafe fn tunnel_rcv(skb: *mut sys::sk_buff, ipproto: u8) -> c_int {
-    // SAFETY: as the function's contract.
-    unsafe {
-        let dev = sys::fan_skb_dev(skb);
-        let net = sys::dev_net(dev);
-        let itn = pernet::tunnel_net(net);
-        let iph = sys::ip_hdr(skb);
-        let flags = no_key_flags();
-        let tunnel = sys::ip_tunnel_lookup(
-            itn,
-            (*dev).ifindex,
-            flags.as_ptr(),
-            sys::be32((*iph).saddr()),
-            sys::be32((*iph).daddr()),
-            0,
-        );
-        if tunnel.is_null() {
-            return -1;
-        }
-        let proto = (*tunnel).parms.iph.protocol;
-        if (proto != ipproto && proto != 0)
-            || sys::xfrm4_policy_check(ptr::null_mut(), sys::FAN_XFRM_POLICY_IN, skb) == 0
-        {
-            sys::kfree_skb(skb);
-            return 0;
-        }
+/// RCU read section. Returns -1, leaving the skb to the next handler, if no
+/// tunnel of ours matches; otherwise the skb is consumed.
+unsafe fn tunnel_rcv(raw: *mut sys::sk_buff, ipproto: u8) -> c_int {
+    // SAFETY: a received skb inside an RCU read section (the contract).
+    let Some(offered) = (unsafe { SkbRef::from_raw(raw) }) else {
+        return -1;
+    };
+    let outer = offered.network_header();
+    let Some(tunnel) = pernet::lookup(offered, outer.saddr(), outer.daddr()) else {
+        return -1;
+    };
+    // SAFETY: the packet is for a tunnel of ours: we take it (the contract).
+    let Some(skb) = (unsafe { Skb::from_raw(raw) }) else {
+        return -1;
+    };
+    receive(skb, &tunnel, ipproto, outer.saddr());
+    0
+}
 
-        let fan = Tunnel::from_raw((*tunnel).dev);
-        if let Some(maps) = fan.maps() {
-            if ipproto == sys::IPPROTO_IPIP as u8 && pernet::validate_source(net) {
-                let inner = (*skb).data.cast::<sys::iphdr>();
-                if !source_is_valid(maps, (*inner).saddr(), (*iph).saddr()) {
-                    sys::fan_dev_stats_inc_rx_frame_errors(fan.dev());
-                    sys::fan_dev_stats_inc_rx_errors(fan.dev());
-                    sys::kfree_skb(skb);
-                    return 0;
-                }
-            }
-        }
-
-        let tpi: *const sys::tnl_ptk_info = if ipproto == sys::IPPROTO_MPLS as u8 {
-            &MPLSIP_TPI
-        } else {
-            &IPIP_TPI
-        };
-        if sys::iptunnel_pull_header(skb, 0, (*tpi).proto, false) != 0 {
-            sys::kfree_skb(skb);
-            return 0;
-        }
-        let mut tun_dst = ptr::null_mut();
-        if (*tunnel).collect_md {
-            let none: [core::ffi::c_ulong; 1] = [0];
-            tun_dst = sys::ip_tun_rx_dst(skb, none.as_ptr(), 0, 0);
-            if tun_dst.is_null() {
-                sys::kfree_skb(skb);
-                return 0;
-            }
-            sys::ip_tunnel_md_udp_encap(skb, &mut (*tun_dst).u.tun_info);
-        }
-        sys::skb_reset_mac_header(skb);
-        sys::ip_tunnel_rcv(tunnel, skb, tpi, tun_dst, true)
+/// Deliver a packet for `tunnel` (`ipip_tunnel_rcv`), or drop it.
+fn receive(skb: Skb, tunnel: &Tunnel<'_>, ipproto: u8, outer_src: Ipv4Addr) {
+    let proto = tunnel.template().protocol;
+    if (proto != ipproto && proto != 0) || !skb.xfrm_policy_allows_in() {
+        return;
     }
+    if let Some(maps) = tunnel.maps() {
+        if ipproto == sys::IPPROTO_IPIP as u8 && pernet::validate_source(tunnel) {
+            let valid = skb
+                .view()
+                .data_ipv4()
+                .is_some_and(|inner| source_is_valid(maps, inner.saddr(), outer_src));
+            if !valid {
+                tunnel.count_rx_frame_error();
+                return;
+            }
+        }
+    }
+    let tpi = if ipproto == sys::IPPROTO_MPLS as u8 {
+        &MPLSIP_TPI
+    } else {
+        &IPIP_TPI
+    };
+    tunnel.deliver(skb, tpi);
 }
 
 /// # Safety
@@ -121,65 +96,53 @@ unsafe extern "C" fn mplsip_rcv(skb: *mut sys::sk_buff) -> c_int {
     unsafe { tunnel_rcv(skb, sys::IPPROTO_MPLS as u8) }
 }
 
-/// ICMP errors about packets we sent (`ipip_err`): PMTU updates and
-/// redirects, and error accounting for the tunnel.
-///
 /// # Safety
 ///
 /// Called by the xfrm4 tunnel layer as the error handler, with an ICMP error
-/// about a packet we sent, inside an RCU read section.
+/// about a packet we sent (the ICMP header pulled, the quoted IPv4 header at
+/// the data), inside an RCU read section. The skb stays the caller's.
 unsafe extern "C" fn ipip_err(skb: *mut sys::sk_buff, info: u32) -> c_int {
-    // SAFETY: the xfrm4 tunnel layer passes the ICMP error's skb, whose data
-    // is the IPv4 header of the packet we sent, inside an RCU read section.
-    unsafe {
-        let dev = sys::fan_skb_dev(skb);
-        let net = sys::dev_net(dev);
-        let itn = pernet::tunnel_net(net);
-        let iph = (*skb).data.cast::<sys::iphdr>();
-        let icmp = sys::icmp_hdr(skb);
-        let (kind, code) = (u32::from((*icmp).type_), u32::from((*icmp).code));
-        let flags = no_key_flags();
-        let t = sys::ip_tunnel_lookup(
-            itn,
-            (*dev).ifindex,
-            flags.as_ptr(),
-            sys::be32((*iph).daddr()),
-            sys::be32((*iph).saddr()),
-            0,
-        );
-        if t.is_null() {
-            return ENOENT.to_errno();
-        }
-        match kind {
-            sys::ICMP_DEST_UNREACH if code == sys::ICMP_SR_FAILED => return 0,
-            sys::ICMP_DEST_UNREACH | sys::ICMP_REDIRECT => {}
-            sys::ICMP_TIME_EXCEEDED if code == sys::ICMP_EXC_TTL => {}
-            _ => return 0,
-        }
-        if kind == sys::ICMP_DEST_UNREACH && code == sys::ICMP_FRAG_NEEDED {
-            sys::ipv4_update_pmtu(skb, net, info, (*t).parms.link, (*iph).protocol);
-            return 0;
-        }
-        if kind == sys::ICMP_REDIRECT {
-            sys::ipv4_redirect(skb, net, (*t).parms.link, (*iph).protocol);
-            return 0;
-        }
-        if (*t).parms.iph.daddr().is_unspecified() {
-            return ENOENT.to_errno();
-        }
-        if (*t).parms.iph.ttl == 0 && kind == sys::ICMP_TIME_EXCEEDED {
-            return 0;
-        }
-        let now = sys::fan_jiffies();
-        let timeout = (*t).err_time.wrapping_add(sys::FAN_IPTUNNEL_ERR_TIMEO);
-        if (now.wrapping_sub(timeout) as core::ffi::c_long) < 0 {
-            (*t).err_count += 1;
-        } else {
-            (*t).err_count = 1;
-        }
-        (*t).err_time = now;
-        0
+    // SAFETY: the function's contract.
+    match unsafe { SkbRef::from_raw(skb) } {
+        Some(skb) => icmp_error(skb, info),
+        None => ENOENT.to_errno(),
     }
+}
+
+/// ICMP errors about packets we sent (`ipip_err`): PMTU updates and
+/// redirects, and error accounting for the tunnel.
+fn icmp_error(skb: SkbRef<'_>, info: u32) -> c_int {
+    let Some(sent) = skb.data_ipv4() else {
+        return ENOENT.to_errno();
+    };
+    let (kind, code) = skb.icmp_type_code();
+    let (kind, code) = (u32::from(kind), u32::from(code));
+    let Some(tunnel) = pernet::lookup(skb, sent.daddr(), sent.saddr()) else {
+        return ENOENT.to_errno();
+    };
+    match kind {
+        sys::ICMP_DEST_UNREACH if code == sys::ICMP_SR_FAILED => return 0,
+        sys::ICMP_DEST_UNREACH | sys::ICMP_REDIRECT => {}
+        sys::ICMP_TIME_EXCEEDED if code == sys::ICMP_EXC_TTL => {}
+        _ => return 0,
+    }
+    if kind == sys::ICMP_DEST_UNREACH && code == sys::ICMP_FRAG_NEEDED {
+        tunnel.update_pmtu(skb, info, sent.protocol);
+        return 0;
+    }
+    if kind == sys::ICMP_REDIRECT {
+        tunnel.redirect(skb, sent.protocol);
+        return 0;
+    }
+    let template = tunnel.template();
+    if template.daddr().is_unspecified() {
+        return ENOENT.to_errno();
+    }
+    if template.ttl == 0 && kind == sys::ICMP_TIME_EXCEEDED {
+        return 0;
+    }
+    tunnel.note_error();
+    0
 }
 
 const fn handler(rcv: unsafe extern "C" fn(*mut sys::sk_buff) -> c_int) -> sys::xfrm_tunnel {

@@ -43,6 +43,12 @@ extern "C" {
     pub(crate) fn fan_dev_set_lltx(dev: *mut net_device);
 }
 
+/// The kernel's tick counter.
+pub(crate) fn jiffies() -> core::ffi::c_ulong {
+    // SAFETY: reads a global counter; callable from any context.
+    unsafe { fan_jiffies() }
+}
+
 /// Immutable C data shared with the kernel (policies, ops tables), whose
 /// raw pointers make Rust refuse to share it by default.
 #[repr(transparent)]
@@ -65,8 +71,11 @@ impl iphdr {
         Ipv4Addr::from(u32::from_be(unsafe { self.__bindgen_anon_1.addrs.daddr }))
     }
 
-    pub(crate) fn set_daddr(&mut self, addr: Ipv4Addr) {
-        self.__bindgen_anon_1.addrs.daddr = u32::from(addr).to_be();
+    /// A copy of the header with another destination.
+    pub(crate) fn with_daddr(&self, addr: Ipv4Addr) -> Self {
+        let mut header = *self;
+        header.__bindgen_anon_1.addrs.daddr = be32(addr);
+        header
     }
 }
 
@@ -104,42 +113,5 @@ pub(crate) const fn zeroed<T>() -> T {
     unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
 }
 
-/// The payload of a netlink attribute.
-///
-/// # Safety
-///
-/// `attr` must point to a netlink attribute that the kernel has validated
-/// (its `nla_len` is within the message) and that outlives `'a`.
-pub(crate) unsafe fn nla_payload<'a>(attr: *const nlattr) -> &'a [u8] {
-    // SAFETY: the caller guarantees a validated attribute: `nla_len` covers
-    // the header and payload, all inside the received message.
-    unsafe {
-        let len = usize::from((*attr).nla_len).saturating_sub(NLA_HDRLEN);
-        core::slice::from_raw_parts(attr.cast::<u8>().add(NLA_HDRLEN), len)
-    }
-}
-
 /// Netlink's attribute header length (`NLA_HDRLEN`, a macro in C).
 pub(crate) const NLA_HDRLEN: usize = core::mem::size_of::<nlattr>();
-
-/// Report `msg`, and the attribute at fault if any, through extended ack.
-///
-/// # Safety
-///
-/// `extack` is null or the request's extended ack; `attr` is null or an
-/// attribute of the same request.
-pub(crate) unsafe fn set_extack(
-    extack: *mut netlink_ext_ack,
-    attr: *const nlattr,
-    msg: &'static core::ffi::CStr,
-) {
-    if extack.is_null() {
-        return;
-    }
-    // SAFETY: `extack` is the request's live extended ack (caller); the
-    // message is static, so it outlives the request as netlink requires.
-    unsafe {
-        (*extack)._msg = msg.as_ptr();
-        (*extack).bad_attr = attr;
-    }
-}

@@ -8,12 +8,18 @@
 //! receive) run inside RCU read sections and never lock. An old table is
 //! freed after a grace period.
 
-use crate::fanmap::MapTable;
+use crate::fanmap::{LocalCache, MapTable};
+use crate::nla::Attrs;
+use crate::skb::{Skb, SkbRef};
 use crate::sys;
+use core::ffi::c_int;
+use core::marker::PhantomData;
 use core::mem::{align_of, size_of};
-use core::ptr;
+use core::net::Ipv4Addr;
+use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::alloc::{flags, KBox};
+use kernel::error::to_result;
 use kernel::prelude::*;
 
 /// What the fan adds to each tunnel device.
@@ -21,6 +27,8 @@ use kernel::prelude::*;
 struct FanState {
     /// Null: not a fan device (plain ipip). Otherwise a non-empty table.
     maps: AtomicPtr<RcuTable>,
+    /// Which underlay destinations are this host's (see `is_local`).
+    local: LocalCache,
 }
 
 /// A map table as published: freed through `call_rcu`.
@@ -35,35 +43,305 @@ const FAN_OFFSET: usize = size_of::<sys::ip_tunnel>().next_multiple_of(align_of:
 /// `rtnl_link_ops.priv_size`: `struct ip_tunnel` then `FanState`.
 pub(crate) const PRIV_SIZE: usize = FAN_OFFSET + size_of::<FanState>();
 
-/// A registered (or registering) ipip device of this driver.
-#[derive(Clone, Copy)]
-pub(crate) struct Tunnel(*mut sys::net_device);
+/// A device of this driver, for the duration of a kernel callback about it.
+///
+/// Every callback of the driver runs under RTNL (configuration) or inside
+/// an RCU read section (data path): `'a` is that callback.
+pub(crate) struct Tunnel<'a> {
+    dev: NonNull<sys::net_device>,
+    _callback: PhantomData<&'a sys::net_device>,
+}
 
-impl Tunnel {
+/// Why a packet is dropped, for the device's error counters.
+#[derive(Clone, Copy)]
+pub(crate) enum TxError {
+    /// A protocol the device does not carry: tx_errors only.
+    Protocol,
+    /// No fan map for the destination: tx_carrier_errors.
+    NoMap,
+    /// The derived destination is this host: tx_aborted_errors.
+    ToSelf,
+}
+
+impl<'a> Tunnel<'a> {
     /// # Safety
     ///
-    /// `dev` must be a live net_device created with this driver's
-    /// `rtnl_link_ops` (so its private area is `PRIV_SIZE` bytes, zeroed at
-    /// allocation), and stay live while the value is used.
-    pub(crate) unsafe fn from_raw(dev: *mut sys::net_device) -> Self {
-        Self(dev)
+    /// `dev` is a live net_device created with this driver's
+    /// `rtnl_link_ops` (its private area is `PRIV_SIZE` bytes, zeroed at
+    /// allocation, and set up by `ip_tunnel_setup`), and the caller holds
+    /// RTNL or is inside an RCU read section for `'a`.
+    pub(crate) unsafe fn from_raw(dev: *mut sys::net_device) -> Option<Self> {
+        NonNull::new(dev).map(|dev| Self {
+            dev,
+            _callback: PhantomData,
+        })
     }
 
-    pub(crate) fn dev(self) -> *mut sys::net_device {
-        self.0
+    /// The device, for the kernel's helpers.
+    pub(crate) fn dev(&self) -> *mut sys::net_device {
+        self.dev.as_ptr()
     }
 
     /// Linux's tunnel state in the private area.
-    pub(crate) fn ip_tunnel(self) -> *mut sys::ip_tunnel {
+    pub(crate) fn ip_tunnel(&self) -> *mut sys::ip_tunnel {
         // SAFETY: a live device of ours (type invariant).
-        unsafe { sys::netdev_priv(self.0).cast() }
+        unsafe { sys::netdev_priv(self.dev()).cast() }
     }
 
-    fn fan(self) -> &'static FanState {
+    fn state(&self) -> &sys::ip_tunnel {
+        // SAFETY: the private area starts with the `struct ip_tunnel` that
+        // `ip_tunnel_setup` initialized (type invariant). The kernel changes
+        // it only under RTNL, which configuration callbacks hold; the data
+        // path reads it unlocked as Linux's ipip does.
+        unsafe { &*self.ip_tunnel() }
+    }
+
+    /// The header template: source, destination (remote), ttl, tos,
+    /// protocol. A copy: the data path reads it while a configuration
+    /// change under RTNL may be writing it, as in Linux's ipip.
+    pub(crate) fn template(&self) -> sys::iphdr {
+        // SAFETY: a live tunnel of ours (type invariant); a plain-data
+        // header, read whole.
+        unsafe { ptr::read(ptr::addr_of!((*self.ip_tunnel()).parms.iph)) }
+    }
+
+    pub(crate) fn parms(&self) -> &sys::ip_tunnel_parm_kern {
+        &self.state().parms
+    }
+
+    pub(crate) fn collect_md(&self) -> bool {
+        self.state().collect_md
+    }
+
+    pub(crate) fn fwmark(&self) -> u32 {
+        self.state().fwmark
+    }
+
+    pub(crate) fn encap(&self) -> &sys::ip_tunnel_encap {
+        &self.state().encap
+    }
+
+    /// The namespace the tunnel sends in.
+    pub(crate) fn net(&self) -> *mut sys::net {
+        self.state().net
+    }
+
+    pub(crate) fn is_point_to_point(&self) -> bool {
+        // SAFETY: a live device (type invariant); a plain flags word.
+        unsafe { (*self.dev()).flags & sys::FAN_IFF_POINTOPOINT != 0 }
+    }
+
+    /// `ipip_tunnel_init`: the device's addresses from the tunnel's, then
+    /// Linux's common tunnel setup. Under RTNL.
+    pub(crate) fn init(&mut self) -> Result {
+        let iph = self.template();
+        let t = self.ip_tunnel();
+        let dev = self.dev();
+        // SAFETY: ndo_init under RTNL (type invariant): nothing else uses
+        // the device yet. `dev_addr` and `broadcast` hold at least 4 bytes
+        // (addr_len 4, set in `setup`).
+        unsafe {
+            let local = iph.saddr().octets();
+            sys::__dev_addr_set(dev, local.as_ptr().cast(), 4);
+            let remote = iph.daddr().octets();
+            ptr::copy_nonoverlapping(remote.as_ptr(), (*dev).broadcast.as_mut_ptr(), 4);
+            (*t).tun_hlen = 0;
+            (*t).hlen = (*t).tun_hlen + (*t).encap_hlen;
+            to_result(sys::ip_tunnel_init(dev))
+        }
+    }
+
+    /// `ip_tunnel_uninit`: unhash the tunnel. Under RTNL.
+    pub(crate) fn uninit(&mut self) {
+        // SAFETY: ndo_uninit under RTNL (type invariant).
+        unsafe { sys::ip_tunnel_uninit(self.dev()) }
+    }
+
+    /// The tunnel ioctls (`ip_tunnel_ctl`), parameters already checked.
+    pub(crate) fn ioctl(&self, parms: &mut sys::ip_tunnel_parm_kern, cmd: c_int) -> c_int {
+        // SAFETY: ndo_tunnel_ctl under RTNL (type invariant).
+        unsafe { sys::ip_tunnel_ctl(self.dev(), parms, cmd) }
+    }
+
+    /// Whether the request's sender may change a device of this namespace.
+    pub(crate) fn link_net_capable(&self) -> bool {
+        // SAFETY: a device of ours under RTNL (type invariant).
+        unsafe { sys::rtnl_dev_link_net_capable(self.dev(), self.net()) }
+    }
+
+    /// Apply the request's encapsulation (FOU/GUE) attributes, if any.
+    pub(crate) fn setup_encap(&mut self, data: Attrs<'_>) -> Result {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let mut encap: sys::ip_tunnel_encap = sys::zeroed();
+        // SAFETY: a parsed attribute table (Attrs) of the request, and a
+        // tunnel of ours under RTNL (type invariant).
+        unsafe {
+            if sys::ip_tunnel_netlink_encap_parms(data.as_raw(), &mut encap) {
+                to_result(sys::ip_tunnel_encap_setup(self.ip_tunnel(), &mut encap))?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn set_collect_md(&mut self, collect_md: bool) {
+        // SAFETY: a tunnel of ours under RTNL (type invariant), being created.
+        unsafe { (*self.ip_tunnel()).collect_md = collect_md };
+    }
+
+    /// Register the new device with these parameters (`ip_tunnel_newlink`).
+    pub(crate) fn newlink(
+        &mut self,
+        tb: Attrs<'_>,
+        parms: &mut sys::ip_tunnel_parm_kern,
+        fwmark: u32,
+    ) -> Result {
+        // SAFETY: newlink of a device of ours under RTNL (type invariant),
+        // with the request's parsed top-level attributes.
+        to_result(unsafe { sys::ip_tunnel_newlink(self.dev(), tb.as_raw(), parms, fwmark) })
+    }
+
+    /// Change the device to these parameters (`ip_tunnel_changelink`).
+    pub(crate) fn changelink(
+        &mut self,
+        tb: Attrs<'_>,
+        parms: &mut sys::ip_tunnel_parm_kern,
+        fwmark: u32,
+    ) -> Result {
+        // SAFETY: changelink of a device of ours under RTNL (type invariant),
+        // with the request's parsed top-level attributes.
+        to_result(unsafe { sys::ip_tunnel_changelink(self.dev(), tb.as_raw(), parms, fwmark) })
+    }
+
+    /// Whether `addr` is an address of this host, in the tunnel's namespace.
+    ///
+    /// Asked for every packet a fan device sends; answered from the
+    /// device's `LocalCache` until an address or route changes.
+    pub(crate) fn is_local(&self, addr: Ipv4Addr) -> bool {
+        let generation = self.address_generation();
+        self.fan().local.is_local(addr, generation, |addr| {
+            // SAFETY: the namespace lives as long as the device (type
+            // invariant); `__ip_dev_find` takes the RCU read lock itself,
+            // and without a reference taken the result is only compared
+            // with null.
+            !unsafe { sys::__ip_dev_find(self.net(), sys::be32(addr), false) }.is_null()
+        })
+    }
+
+    /// A count that changes whenever an IPv4 address or route of the
+    /// tunnel's namespace does (the sum of `rt_genid` and `dev_addr_genid`,
+    /// which only grow).
+    fn address_generation(&self) -> u32 {
+        let net = self.net();
+        // SAFETY: two `atomic_t`s of the namespace, which lives as long as
+        // the device (type invariant), each read once as `atomic_read` does.
+        let (routes, addrs) = unsafe {
+            (
+                ptr::read_volatile(ptr::addr_of!((*net).ipv4.rt_genid.counter)),
+                ptr::read_volatile(ptr::addr_of!((*net).ipv4.dev_addr_genid.counter)),
+            )
+        };
+        (routes as u32).wrapping_add(addrs as u32)
+    }
+
+    /// Send `skb` with the outer `header` (`ip_tunnel_xmit`), or by its
+    /// metadata on an external device; the kernel takes the packet.
+    pub(crate) fn send(&self, skb: Skb, header: &sys::iphdr, ipproto: u8) {
+        // SAFETY: a device of ours inside the transmit path's RCU read
+        // section (type invariant); both helpers consume the skb.
+        unsafe {
+            if self.collect_md() {
+                sys::ip_md_tunnel_xmit(skb.into_raw(), self.dev(), ipproto, 0);
+            } else {
+                sys::ip_tunnel_xmit(skb.into_raw(), self.dev(), header, ipproto);
+            }
+        }
+    }
+
+    /// Hand a received packet to the stack as coming from this tunnel
+    /// (`ip_tunnel_rcv`), or drop it if its outer header cannot be removed.
+    pub(crate) fn deliver(&self, mut skb: Skb, tpi: &sys::tnl_ptk_info) {
+        if !skb.pull_tunnel_header(tpi.proto) {
+            return;
+        }
+        let mut tun_dst = ptr::null_mut();
+        if self.collect_md() {
+            let no_flags: [core::ffi::c_ulong; 1] = [0];
+            // SAFETY: a received skb of ours; the metadata dst is attached to
+            // the skb, which frees it.
+            tun_dst = unsafe { sys::ip_tun_rx_dst(skb.as_raw(), no_flags.as_ptr(), 0, 0) };
+            if tun_dst.is_null() {
+                return;
+            }
+            // SAFETY: `tun_dst` was just allocated for this skb.
+            unsafe { sys::ip_tunnel_md_udp_encap(skb.as_raw(), &mut (*tun_dst).u.tun_info) };
+        }
+        skb.reset_mac_header();
+        // SAFETY: a tunnel of ours inside the receive path's RCU read
+        // section (type invariant); `ip_tunnel_rcv` consumes the skb.
+        unsafe { sys::ip_tunnel_rcv(self.ip_tunnel(), skb.into_raw(), tpi, tun_dst, true) };
+    }
+
+    /// An ICMP "fragmentation needed" about a packet the tunnel sent.
+    pub(crate) fn update_pmtu(&self, icmp: SkbRef<'_>, mtu: u32, protocol: u8) {
+        // SAFETY: the ICMP error's skb, in the error handler's RCU section.
+        unsafe {
+            sys::ipv4_update_pmtu(icmp.as_raw(), self.net(), mtu, self.parms().link, protocol)
+        };
+    }
+
+    /// An ICMP redirect about a packet the tunnel sent.
+    pub(crate) fn redirect(&self, icmp: SkbRef<'_>, protocol: u8) {
+        // SAFETY: as for `update_pmtu`.
+        unsafe { sys::ipv4_redirect(icmp.as_raw(), self.net(), self.parms().link, protocol) };
+    }
+
+    /// Count an ICMP error for the tunnel's error backoff (`err_count`,
+    /// `err_time`), as Linux's ipip does.
+    pub(crate) fn note_error(&self) {
+        let now = sys::jiffies();
+        let t = self.ip_tunnel();
+        // SAFETY: plain integers of our tunnel state, written unlocked by
+        // the error handler as in Linux's ipip; nothing else writes them.
+        unsafe {
+            let timeout = (*t).err_time.wrapping_add(sys::FAN_IPTUNNEL_ERR_TIMEO);
+            if (now.wrapping_sub(timeout) as core::ffi::c_long) < 0 {
+                (*t).err_count += 1;
+            } else {
+                (*t).err_count = 1;
+            }
+            (*t).err_time = now;
+        }
+    }
+
+    /// Count a dropped packet.
+    pub(crate) fn count_tx_error(&self, why: TxError) {
+        let dev = self.dev();
+        // SAFETY: a live device (type invariant); the counters are atomic.
+        unsafe {
+            match why {
+                TxError::Protocol => {}
+                TxError::NoMap => sys::fan_dev_stats_inc_tx_carrier_errors(dev),
+                TxError::ToSelf => sys::fan_dev_stats_inc_tx_aborted_errors(dev),
+            }
+            sys::fan_dev_stats_inc_tx_errors(dev);
+        }
+    }
+
+    /// Count a received packet dropped for a forged source.
+    pub(crate) fn count_rx_frame_error(&self) {
+        // SAFETY: a live device (type invariant); the counters are atomic.
+        unsafe {
+            sys::fan_dev_stats_inc_rx_frame_errors(self.dev());
+            sys::fan_dev_stats_inc_rx_errors(self.dev());
+        }
+    }
+
+    fn fan(&self) -> &FanState {
         // SAFETY: the private area is PRIV_SIZE bytes (type invariant), so
         // FAN_OFFSET is in bounds and aligned for FanState; alloc_netdev
-        // zeroes it, which is a valid FanState (null pointer). The reference
-        // does not outlive the device: it is only used within a callback.
+        // zeroes it, which is a valid FanState (null pointer).
         unsafe {
             &*self
                 .ip_tunnel()
@@ -75,21 +353,20 @@ impl Tunnel {
 
     /// The device's fan maps, if it is a fan device.
     ///
-    /// # Safety
-    ///
-    /// The caller is inside an RCU read section, or holds RTNL, for as long
-    /// as it uses the result.
-    pub(crate) unsafe fn maps<'a>(self) -> Option<&'a MapTable> {
+    /// The borrow of `self` keeps the table alive: readers are inside an RCU
+    /// read section for the callback, and a writer under RTNL cannot
+    /// `publish` (which needs `&mut self`) while it holds the result.
+    pub(crate) fn maps(&self) -> Option<&MapTable> {
         let table = self.fan().maps.load(Ordering::Acquire);
         // SAFETY: a non-null pointer is a published table, freed only after
-        // a grace period (or, under RTNL, only by the caller's own thread).
+        // a grace period following its replacement (see above).
         unsafe { table.as_ref() }.map(|t| &t.table)
     }
 
     /// Publish `next` as the device's maps (an empty table makes it a plain
     /// ipip device again) and free the old table after a grace period.
     /// Caller holds RTNL.
-    pub(crate) fn publish(self, next: Option<KBox<RcuTable>>) {
+    pub(crate) fn publish(&mut self, next: Option<KBox<RcuTable>>) {
         let next = match next {
             Some(table) if !table.table.is_empty() => KBox::into_raw(table),
             _ => ptr::null_mut(), // dropping an unused table frees it now
@@ -119,6 +396,16 @@ impl RcuTable {
     pub(crate) fn table_mut(&mut self) -> &mut MapTable {
         &mut self.table
     }
+}
+
+/// The stock tunnel attributes of a request (`ip_tunnel_netlink_parms`).
+pub(crate) fn read_netlink_parms(data: Attrs<'_>, parms: &mut sys::ip_tunnel_parm_kern) {
+    if data.is_empty() {
+        return;
+    }
+    // SAFETY: a parsed attribute table of the request (Attrs), with every
+    // slot up to IFLA_IPTUN_MAX; the helper reads only what is present.
+    unsafe { sys::ip_tunnel_netlink_parms(data.as_raw(), parms) }
 }
 
 /// Free a table that readers may still see, after an RCU grace period.

@@ -28,6 +28,7 @@
 pub mod attrs;
 pub mod bridge;
 pub mod error;
+pub mod local_cache;
 pub mod map;
 pub mod prefix;
 pub mod slice;
@@ -37,6 +38,7 @@ pub mod wire;
 
 pub use bridge::BridgeName;
 pub use error::{ApplyError, MapError};
+pub use local_cache::LocalCache;
 pub use map::FanMap;
 pub use prefix::Prefix;
 pub use slice::{Slice, DEFAULT_HOST_RESERVE};

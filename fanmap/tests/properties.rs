@@ -251,3 +251,48 @@ proptest! {
         }
     }
 }
+
+/// One operation on a `LocalCache`: remember an answer, or ask.
+#[derive(Debug, Clone)]
+enum CacheOp {
+    Put(Ipv4Addr, u32, bool),
+    Get(Ipv4Addr, u32),
+}
+
+fn cache_op() -> impl Strategy<Value = CacheOp> {
+    // Few addresses and generations, so that hits, evictions and stale
+    // generations are all common.
+    let addr = (0_u32..64).prop_map(|n| Ipv4Addr::from(0xac1e_0000 | n));
+    let generation = prop_oneof![0_u32..4, Just(u32::MAX), Just(1 << 30)];
+    prop_oneof![
+        (addr.clone(), generation.clone(), any::<bool>())
+            .prop_map(|(a, g, l)| CacheOp::Put(a, g, l)),
+        (addr, generation).prop_map(|(a, g)| CacheOp::Get(a, g)),
+    ]
+}
+
+proptest! {
+    /// The cache may forget, but never answers other than the last answer
+    /// remembered for that address in that generation.
+    #[test]
+    fn local_cache_answers_only_what_it_was_told(ops in prop::collection::vec(cache_op(), 1..200)) {
+        let cache = fanmap::LocalCache::new();
+        let mut told = std::collections::HashMap::new();
+        for op in ops {
+            match op {
+                CacheOp::Put(addr, generation, local) => {
+                    cache.put(addr, generation, local);
+                    told.insert((addr, generation & ((1 << 30) - 1)), local);
+                }
+                CacheOp::Get(addr, generation) => {
+                    if let Some(local) = cache.get(addr, generation) {
+                        prop_assert_eq!(
+                            Some(&local),
+                            told.get(&(addr, generation & ((1 << 30) - 1)))
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
