@@ -8,6 +8,7 @@ use clap_complete::Shell;
 
 use crate::{
     paths::Paths,
+    runtime::args::{CniArgs, DockerArgs, LxdArgs, CNI_EXAMPLES, DOCKER_EXAMPLES, LXD_EXAMPLES},
     spec::{self, FanSpec, Flags, SpecError},
 };
 
@@ -31,14 +32,17 @@ Examples:
   fanctl show                            Bridge Overlay Underlay Flags
   fanctl down 250.0.0.0/8 eth0/16
   fanctl down -e                         every fan
+  fanctl docker 250 --apply              a Docker network on the fan's bridge
+  fanctl cni 250 --output /etc/cni/net.d/10-fan.conflist
+  fanctl lxd 250 | lxc profile edit fan-250
 
 OVERLAY is N (N.0.0.0/8) or A.B.C.D/len. UNDERLAY is A.B.C.D (implies /16), \
 A.B.C.D/len, IFACE/len (the interface's first IPv4 address) or default/len \
 (the interface of the default route).
 
 Exit status: 0 success, 1 error, 2 bad command line.
-Environment: FAN_CONFIG, FAN_RUN_DIR, FAN_STATE_DIR, FAN_DNSMASQ, FAN_NFT \
-(see the options of the same names).";
+Environment: FAN_CONFIG, FAN_RUN_DIR, FAN_STATE_DIR, FAN_DNSMASQ, FAN_NFT, \
+FAN_DOCKER (see the options of the same names).";
 
 const UP_EXAMPLES: &str = "\
 Examples:
@@ -170,6 +174,27 @@ pub enum Command {
     /// Show the fans that are up
     #[command(after_help = SHOW_EXAMPLES)]
     Show(ShowArgs),
+    /// Print (or run) the `docker network create` that puts Docker on a fan
+    #[command(
+        after_help = DOCKER_EXAMPLES,
+        override_usage = "fanctl docker OVERLAY [UNDERLAY] [--name NAME] [--apply]\n       \
+                          fanctl docker -o OVERLAY [-u UNDERLAY] [--name NAME] [--apply]"
+    )]
+    Docker(DockerArgs),
+    /// Write a CNI network list (bridge, host-local) for a fan
+    #[command(
+        after_help = CNI_EXAMPLES,
+        override_usage = "fanctl cni OVERLAY [UNDERLAY] [--name NAME] [--output FILE]\n       \
+                          fanctl cni -o OVERLAY [-u UNDERLAY] [--name NAME] [--output FILE]"
+    )]
+    Cni(CniArgs),
+    /// Print an LXD profile with a NIC on a fan
+    #[command(
+        after_help = LXD_EXAMPLES,
+        override_usage = "fanctl lxd OVERLAY [UNDERLAY] [--name NAME]\n       \
+                          fanctl lxd -o OVERLAY [-u UNDERLAY] [--name NAME]"
+    )]
+    Lxd(LxdArgs),
     /// Print a shell completion script
     #[command(after_help = "Example:\n  fanctl completions bash > /etc/bash_completion.d/fanctl")]
     Completions {

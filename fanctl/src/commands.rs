@@ -9,6 +9,7 @@ use crate::{
     cli::{Cli, Command, DownTarget},
     config, down,
     fan::network,
+    runtime,
     session::Session,
     show,
     state::State,
@@ -41,6 +42,9 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Show(args) => show::show(&State::load(&paths.state())?, args.json),
+        Command::Docker(args) => runtime::docker(&paths, &args),
+        Command::Cni(args) => runtime::cni(&paths, &args),
+        Command::Lxd(args) => runtime::lxd(&paths, &args),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "fanctl", &mut io::stdout());
             Ok(())

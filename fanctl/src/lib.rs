@@ -13,6 +13,7 @@ pub mod nat;
 pub mod netlink;
 pub mod paths;
 pub mod resource;
+pub mod runtime;
 pub mod session;
 pub mod show;
 pub mod spec;
