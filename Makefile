@@ -9,13 +9,14 @@
 #   make kmod          the kernel module, against the test kernel
 #   make fanctl        the host tool, in target/release/fanctl
 #   make iproute2      the patched `ip`, in build/ip
+#   make deb           the Debian packages fanctl and fan-dkms, in build/deb
 #   make lint          rustfmt and clippy, userspace and kernel
 
 DEBUG ?= 0
 KERNEL_FLAGS := $(if $(filter 1,$(DEBUG)),--debug)
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: all deps kernel kmod iproute2 fanctl test demo bench lint clean
+.PHONY: all deps kernel kmod iproute2 fanctl deb test demo bench lint clean
 
 all: kmod
 
@@ -33,6 +34,9 @@ iproute2: deps
 
 fanctl: deps
 	@cargo build --quiet --release -p fanctl
+
+deb: fanctl
+	@packaging/build-debs
 
 test: kmod iproute2 fanctl
 	@FAN_DEBUG=$(DEBUG) tests/run

@@ -1,0 +1,436 @@
+#!/usr/bin/env bash
+# Host checks of the packages (the packaging stage of tests/run):
+#
+#   packaging/tests/run.sh
+#
+# Builds the packages into build/deb (packaging/build-debs) and checks what
+# they hold and that a second build gives the same bytes; verifies fan.service
+# with systemd-analyze and runs the ifupdown hook against a stand-in fanctl;
+# builds fan_ipip.ko with DKMS from the fan-dkms package against the test
+# kernel's build tree, used as a distribution's headers, in a private DKMS
+# tree (nothing goes to /var/lib/dkms or /lib/modules), and checks the
+# modprobe.d aliases against the module tree it installs into; checks that
+# DKMS refuses a kernel without CONFIG_RUST.
+#
+# Leaves build/deb/*.deb and build/dkms/fan-VERSION-kernelKVER-ARCH.dkms.tar.gz,
+# the module built here as a DKMS binaries tarball, for the VM test
+# tests/vm/packages-install.sh. Prints each check, then
+# "packaging: N passed, N failed"; exits 1 on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+repo=$PWD
+export PATH=$HOME/.cargo/bin:$PATH
+
+passed=0
+failed=0
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/fan-packaging.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+# check NAME FUNCTION [ARGS...]: one check; FUNCTION's output is shown when
+# it fails.
+check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		passed=$((passed + 1))
+		echo "ok   $name"
+	else
+		failed=$((failed + 1))
+		echo "FAIL $name"
+		printf '%s\n' "$out" | sed 's/^/     | /'
+	fi
+}
+
+# expect_eq WHAT GOT WANT
+expect_eq() {
+	[ "$2" = "$3" ] && return 0
+	echo "$1: got '$2', expected '$3'"
+	return 1
+}
+
+# expect_in WHAT TEXT LINE...: each LINE is a whole line of TEXT.
+expect_in() {
+	local what=$1 text=$2 line status=0
+	shift 2
+	for line in "$@"; do
+		grep -qxF -- "$line" <<<"$text" || {
+			echo "$what: no line '$line'"
+			status=1
+		}
+	done
+	[ "$status" = 0 ] || printf '%s\n' "$text" | sed 's/^/    /'
+	return "$status"
+}
+
+version=$(sed -n '/^\[workspace.package\]/,/^\[/ s/^version = "\(.*\)"$/\1/p' Cargo.toml)
+arch=$(dpkg --print-architecture)
+# The kernel of the VM tests that follow (make test DEBUG=1: the debug one).
+kflags=()
+[ "${FAN_DEBUG:-0}" = 1 ] && kflags=(--debug)
+kdir=$(qemu/kernel "${kflags[@]}" dir)
+kver=$(cat "$kdir/include/config/kernel.release" 2>/dev/null)
+march=$(uname -m)
+fanctl_deb=build/deb/fanctl_${version}_$arch.deb
+dkms_deb=build/deb/fan-dkms_${version}_all.deb
+
+# ---- building ----------------------------------------------------------------
+build_debs() {
+	local out
+	rm -f build/deb/*.deb
+	out=$(packaging/build-debs build/deb) || return 1
+	expect_eq "packages built" "$out" "$repo/$fanctl_deb
+$repo/$dkms_deb"
+}
+check "make deb: fanctl_${version}_$arch.deb and fan-dkms_${version}_all.deb" build_debs
+
+reproducible() {
+	local deb status=0
+	packaging/build-debs "$tmp/again" >/dev/null || return 1
+	for deb in "$fanctl_deb" "$dkms_deb"; do
+		cmp "$deb" "$tmp/again/$(basename "$deb")" || status=1
+	done
+	return "$status"
+}
+check "a second build gives the same bytes" reproducible
+
+# Both packages, unpacked, for the checks below.
+mkdir -p "$tmp/fanctl" "$tmp/fan-dkms"
+dpkg-deb -x "$fanctl_deb" "$tmp/fanctl" 2>/dev/null
+dpkg-deb -x "$dkms_deb" "$tmp/fan-dkms" 2>/dev/null
+
+# contents DEB: "MODE OWNER PATH[ -> TARGET]" per entry.
+contents() {
+	dpkg-deb --contents "$1" | awk '{ $3 = $4 = $5 = ""; print }' | tr -s ' '
+}
+
+# ---- fanctl ------------------------------------------------------------------
+fanctl_control() {
+	local status=0
+	expect_eq Package "$(dpkg-deb -f "$fanctl_deb" Package)" fanctl || status=1
+	expect_eq Version "$(dpkg-deb -f "$fanctl_deb" Version)" "$version" || status=1
+	expect_eq Architecture "$(dpkg-deb -f "$fanctl_deb" Architecture)" "$arch" || status=1
+	grep -qE '^libc6 \(>= [0-9.]+\), .*nftables$' <<<"$(dpkg-deb -f "$fanctl_deb" Depends)" || {
+		echo "Depends: $(dpkg-deb -f "$fanctl_deb" Depends)"
+		status=1
+	}
+	expect_eq conffiles "$(dpkg-deb --ctrl-tarfile "$fanctl_deb" | tar -xO ./conffiles)" \
+		/etc/network/fan || status=1
+	return "$status"
+}
+check "fanctl: control fields (Depends: shared libraries, nftables), conffiles" fanctl_control
+
+fanctl_contents() {
+	local list
+	list=$(contents "$fanctl_deb")
+	expect_in "fanctl contents" "$list" \
+		"-rwxr-xr-x root/root ./usr/sbin/fanctl" \
+		"-rw-r--r-- root/root ./lib/systemd/system/fan.service" \
+		"-rw-r--r-- root/root ./etc/network/fan" \
+		"-rwxr-xr-x root/root ./usr/lib/fan/ifupdown-hook" \
+		"lrwxrwxrwx root/root ./etc/network/if-up.d/fan -> /usr/lib/fan/ifupdown-hook" \
+		"lrwxrwxrwx root/root ./etc/network/if-down.d/fan -> /usr/lib/fan/ifupdown-hook" \
+		"-rw-r--r-- root/root ./usr/share/man/man8/fanctl.8.gz" \
+		"-rw-r--r-- root/root ./usr/share/man/man8/fanctl-up.8.gz" \
+		"-rw-r--r-- root/root ./usr/share/man/man8/fanctl-down.8.gz" \
+		"-rw-r--r-- root/root ./usr/share/man/man8/fanctl-show.8.gz" \
+		"-rw-r--r-- root/root ./usr/share/man/man5/fan.5.gz" \
+		"-rw-r--r-- root/root ./usr/share/bash-completion/completions/fanctl" \
+		"-rw-r--r-- root/root ./usr/share/zsh/vendor-completions/_fanctl" \
+		"-rw-r--r-- root/root ./usr/share/fish/vendor_completions.d/fanctl.fish" \
+		"-rw-r--r-- root/root ./usr/share/doc/fanctl/copyright" \
+		"-rw-r--r-- root/root ./usr/share/doc/fanctl/changelog.gz"
+}
+check "fanctl: binary, unit, ifupdown hook, /etc/network/fan, man pages, completions" fanctl_contents
+
+fanctl_binary() {
+	local status=0
+	expect_eq "packaged fanctl --version" "$("$tmp/fanctl/usr/sbin/fanctl" --version)" \
+		"fanctl $version" || status=1
+	if readelf -S "$tmp/fanctl/usr/sbin/fanctl" | grep -q '\.symtab'; then
+		echo "usr/sbin/fanctl is not stripped"
+		status=1
+	fi
+	# The shipped config brings nothing up (and is valid).
+	FAN_CONFIG=$tmp/fanctl/etc/network/fan FAN_RUN_DIR=$tmp/run FAN_STATE_DIR=$tmp/state \
+		"$tmp/fanctl/usr/sbin/fanctl" up -a || status=1
+	expect_eq "fans up from the shipped /etc/network/fan" \
+		"$(FAN_RUN_DIR=$tmp/run "$tmp/fanctl/usr/sbin/fanctl" show --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["fans"]))')" \
+		0 || status=1
+	return "$status"
+}
+check "fanctl: the packaged binary runs, stripped; the shipped /etc/network/fan is valid and empty" fanctl_binary
+
+man_pages() {
+	local page out status=0 n=0
+	for page in "$tmp"/fanctl/usr/share/man/man*/*.gz; do
+		n=$((n + 1))
+		# man-db's --warnings has groff report what it could not typeset.
+		out=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l "$page" 2>&1 >/dev/null)
+		if [ -n "$out" ]; then
+			echo "${page#"$tmp"/fanctl}: $out"
+			status=1
+		fi
+		if ! LC_ALL=C.UTF-8 man -l "$page" 2>/dev/null | grep -q '^NAME'; then
+			echo "${page#"$tmp"/fanctl}: no NAME section"
+			status=1
+		fi
+	done
+	[ "$n" -ge 5 ] || {
+		echo "only $n man pages"
+		status=1
+	}
+	return "$status"
+}
+check "fanctl: man pages typeset without warnings" man_pages
+
+# systemd-analyze verify resolves the unit's dependencies and programs under
+# --root: the package's files, with systemd's own units beside them.
+unit_verify() {
+	local root=$tmp/unit-root out
+	mkdir -p "$root"
+	cp -a "$tmp/fanctl/." "$root/"
+	mkdir -p "$root/usr/lib/systemd/system"
+	cp -an /lib/systemd/system/. "$root/usr/lib/systemd/system/"
+	# Its Documentation= pages are looked up with man: the package's.
+	if ! out=$(MANPATH=$root/usr/share/man systemd-analyze verify --root="$root" \
+		/lib/systemd/system/fan.service 2>&1) ||
+		[ -n "$out" ]; then
+		echo "systemd-analyze verify: $out"
+		return 1
+	fi
+}
+check "fan.service: systemd-analyze verify, no warning" unit_verify
+
+# ---- the ifupdown hook, against a stand-in fanctl -----------------------------
+hook=$tmp/fanctl/usr/lib/fan/ifupdown-hook
+mkdir -p "$tmp/bin"
+cat >"$tmp/bin/fanctl" <<'EOF'
+#!/bin/sh
+echo "$*" >>"$FAKE_CALLS"
+exit "${FAKE_STATUS:-0}"
+EOF
+chmod +x "$tmp/bin/fanctl"
+
+# run_hook VAR=VALUE...: the hook with the environment ifupdown gives its
+# hooks (and only that), for eth0's inet static stanza.
+run_hook() {
+	: >"$tmp/calls"
+	env -i PATH="$tmp/bin:/usr/sbin:/usr/bin:/sbin:/bin" FAKE_CALLS="$tmp/calls" \
+		IFACE=eth0 LOGICAL=eth0 ADDRFAM=inet METHOD=static VERBOSITY=0 \
+		IF_ADDRESS=172.30.0.28/16 "$@" "$hook"
+}
+
+hook_up_down() {
+	local status=0
+	run_hook MODE=start PHASE=post-up IF_FAN_OVERLAY=250.0.0.0/8 IF_FAN_UNDERLAY=eth0/16 \
+		IF_FAN_FLAGS="dhcp host-reserve 2" || status=1
+	expect_eq "if-up.d" "$(cat "$tmp/calls")" "up 250.0.0.0/8 eth0/16 dhcp host-reserve 2" || status=1
+	run_hook MODE=stop PHASE=pre-down IF_FAN_OVERLAY=250.0.0.0/8 IF_FAN_UNDERLAY=eth0/16 \
+		IF_FAN_FLAGS="dhcp host-reserve 2" || status=1
+	expect_eq "if-down.d" "$(cat "$tmp/calls")" "down 250.0.0.0/8 eth0/16" || status=1
+	# Other phases (the hook linked into if-pre-up.d, say) do nothing.
+	run_hook MODE=start PHASE=pre-up IF_FAN_OVERLAY=250.0.0.0/8 IF_FAN_UNDERLAY=eth0/16 || status=1
+	expect_eq "if-pre-up.d" "$(cat "$tmp/calls")" "" || status=1
+	return "$status"
+}
+check "ifupdown hook: fan-overlay/fan-underlay/fan-flags become fanctl up and down" hook_up_down
+
+hook_not_ours() {
+	run_hook MODE=start PHASE=post-up || return 1
+	expect_eq "fanctl calls for a stanza without fan-overlay" "$(cat "$tmp/calls")" ""
+}
+check "ifupdown hook: stanzas without fan-overlay are left alone" hook_not_ours
+
+hook_errors() {
+	local out status=0
+	if out=$(run_hook MODE=start PHASE=post-up IF_FAN_OVERLAY=250.0.0.0/8 2>&1); then
+		echo "succeeded without fan-underlay"
+		status=1
+	fi
+	expect_eq "message" "$out" \
+		"fan: eth0: fan-overlay 250.0.0.0/8 needs fan-underlay (for example: fan-underlay eth0/16)" || status=1
+	expect_eq "fanctl calls without fan-underlay" "$(cat "$tmp/calls")" "" || status=1
+	# fanctl's failure is the hook's: ifup reports it.
+	if run_hook FAKE_STATUS=1 MODE=start PHASE=post-up IF_FAN_OVERLAY=250 \
+		IF_FAN_UNDERLAY=eth0/16; then
+		echo "succeeded though fanctl failed"
+		status=1
+	fi
+	return "$status"
+}
+check "ifupdown hook: no fan-underlay is an error; fanctl's failure is the hook's" hook_errors
+
+# ---- fan-dkms ----------------------------------------------------------------
+src=$tmp/fan-dkms/usr/src/fan-$version
+
+dkms_control() {
+	local status=0 conf
+	expect_eq Package "$(dpkg-deb -f "$dkms_deb" Package)" fan-dkms || status=1
+	expect_eq Architecture "$(dpkg-deb -f "$dkms_deb" Architecture)" all || status=1
+	grep -q '^dkms (>= 3.0), clang, lld, llvm' <<<"$(dpkg-deb -f "$dkms_deb" Depends)" || {
+		echo "Depends: $(dpkg-deb -f "$dkms_deb" Depends)"
+		status=1
+	}
+	dpkg-deb -e "$dkms_deb" "$tmp/dkms-control"
+	if grep -rn '@[A-Z_]*@' "$tmp/dkms-control" "$src/dkms.conf"; then
+		echo "placeholders left"
+		status=1
+	fi
+	# What dkms reads from dkms.conf (it sources it with these set).
+	conf=$(kernel_source_dir=/k dkms_tree=/d bash -c '. "$1" && echo "$PACKAGE_NAME $PACKAGE_VERSION ${BUILT_MODULE_NAME[0]} ${BUILT_MODULE_LOCATION[0]} $BUILD_EXCLUSIVE_CONFIG"' _ "$src/dkms.conf")
+	expect_eq "dkms.conf" "$conf" "fan $version fan_ipip kmod/ CONFIG_RUST" || status=1
+	return "$status"
+}
+check "fan-dkms: control fields, dkms.conf of version $version" dkms_control
+
+dkms_contents() {
+	local list status=0
+	list=$(contents "$dkms_deb")
+	expect_in "fan-dkms contents" "$list" \
+		"-rw-r--r-- root/root ./usr/src/fan-$version/dkms.conf" \
+		"-rw-r--r-- root/root ./usr/src/fan-$version/Kbuild" \
+		"-rw-r--r-- root/root ./usr/src/fan-$version/kmod/Kbuild" \
+		"-rw-r--r-- root/root ./usr/src/fan-$version/kmod/fan.rs" \
+		"-rw-r--r-- root/root ./usr/src/fan-$version/kmod/glue.c" \
+		"-rw-r--r-- root/root ./usr/src/fan-$version/kmod/bindings_helper.h" \
+		"-rw-r--r-- root/root ./usr/src/fan-$version/fanmap/src/fanmap.rs" \
+		"-rw-r--r-- root/root ./lib/modprobe.d/fan.conf" \
+		"-rw-r--r-- root/root ./usr/share/doc/fan-dkms/copyright" || status=1
+	if grep -E '\.(o|ko|mod|cmd)$|bindings_generated\.rs|bindings_wrap\.c|\.mod\.c' <<<"$list"; then
+		echo "build products in the source package"
+		status=1
+	fi
+	return "$status"
+}
+check "fan-dkms: the module source (Kbuild, kmod/, fanmap/src/) and modprobe.d/fan.conf, no build products" dkms_contents
+
+# ---- DKMS, against the test kernel's build tree -------------------------------
+dkms_tree=$tmp/dkms
+base=$tmp/base # a root whose lib/modules/KVER DKMS installs into
+mkdir -p "$dkms_tree" "$base/lib/modules"
+# dpkg and the kernel's hooks run dkms with the system's PATH: without
+# ~/.cargo/bin, where rustup and cargo put rustc and bindgen.
+dkms_() {
+	env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		dkms "$@" --dkmstree "$dkms_tree" --sourcetree "$tmp/fan-dkms/usr/src" \
+		--installtree "$base/lib/modules"
+}
+host_state() {
+	ls -la /var/lib/dkms 2>&1
+	ls -d "/lib/modules/$kver" 2>&1
+}
+host_before=$(host_state)
+
+dkms_build() {
+	local ko=$dkms_tree/fan/$version/$kver/$march/module/fan_ipip.ko status=0 start=$SECONDS
+	# No module from an earlier run for the VM test, whatever happens here.
+	rm -rf build/dkms
+	[ -f "$kdir/.config" ] && [ -n "$kver" ] || {
+		echo "no test kernel at $kdir (run: make kernel)"
+		return 1
+	}
+	dkms_ add -m fan -v "$version" || return 1
+	if ! dkms_ build -m fan -v "$version" -k "$kver" --kernelsourcedir "$kdir"; then
+		cat "$dkms_tree/fan/$version/build/make.log" 2>/dev/null | tail -40
+		return 1
+	fi
+	echo "$((SECONDS - start))" >"$tmp/dkms-build-seconds"
+	[ -f "$ko" ] || {
+		echo "no $ko"
+		return 1
+	}
+	expect_eq "name" "$(modinfo -F name "$ko")" fan_ipip || status=1
+	# The kernel's own modules carry the vermagic a module must have to load.
+	expect_eq "vermagic" "$(modinfo -F vermagic "$ko")" \
+		"$(modinfo -F vermagic "$kdir/net/ipv4/ipip.ko")" || status=1
+	expect_in "aliases" "$(modinfo -F alias "$ko")" rtnl-link-ipip netdev-tunl0 || status=1
+	grep -q "^fan/$version, $kver, $march: built$" <<<"$(dkms_ status)" || {
+		dkms_ status
+		status=1
+	}
+	return "$status"
+}
+check "dkms add, build against the test kernel ($kver) as headers: fan_ipip.ko, its vermagic" dkms_build
+[ -f "$tmp/dkms-build-seconds" ] && echo "     | measure: dkms build $(cat "$tmp/dkms-build-seconds") s"
+
+dkms_install() {
+	local status=0 installed=$base/lib/modules/$kver/updates/dkms/fan_ipip.ko
+	mkdir -p "$base/lib/modules/$kver"
+	# --no-depmod: dkms's depmod would work on this machine's /lib/modules.
+	dkms_ install -m fan -v "$version" -k "$kver" --no-depmod || return 1
+	[ -f "$installed" ] || {
+		echo "no $installed"
+		return 1
+	}
+	grep -q "^fan/$version, $kver, $march: installed$" <<<"$(dkms_ status)" || {
+		dkms_ status
+		status=1
+	}
+	# Linux's ipip beside it, as in a distribution's module tree.
+	install -D -m 644 "$kdir/net/ipv4/ipip.ko" "$base/lib/modules/$kver/kernel/net/ipv4/ipip.ko"
+	depmod -b "$base" "$kver" || status=1
+	mkdir -p build/dkms
+	dkms_ mktarball -m fan -v "$version" -k "$kver" --binaries-only \
+		--archive "$repo/build/dkms/fan-$version-kernel$kver-$march.dkms.tar.gz" >/dev/null || status=1
+	# Which kernel build it is for (the VM test compares the running kernel's).
+	readelf -n "$kdir/vmlinux" | sed -n 's/^ *Build ID: //p' >build/dkms/kernel-build-id
+	return "$status"
+}
+check "dkms install into a module tree (updates/dkms), mktarball of the binaries" dkms_install
+
+# modprobe_ ARGS...: modprobe on that module tree, with the package's modprobe.d.
+modprobe_() {
+	modprobe -d "$base" -S "$kver" -C "$tmp/fan-dkms/lib/modprobe.d/fan.conf" "$@"
+}
+
+modprobe_aliases() {
+	local name status=0 want=insmod\ $base/lib/modules/$kver/updates/dkms/fan_ipip.ko
+	expect_in "modprobe --showconfig" "$(modprobe_ --showconfig | grep fan_ipip)" \
+		"alias ipip fan_ipip" "alias rtnl_link_ipip fan_ipip" \
+		"alias netdev_tunl0 fan_ipip" "alias tunl0 fan_ipip" || status=1
+	for name in ipip rtnl-link-ipip netdev-tunl0 tunl0; do
+		# --ignore-install: the module each name resolves to, rather than
+		# the install command that loads it.
+		expect_eq "modprobe -n -v $name" "$(modprobe_ --ignore-install -n -v "$name" | sed 's/ *$//')" \
+			"$want" || status=1
+	done
+	# Without the file, Linux's ipip answers to the same names.
+	expect_eq "modprobe -n -v ipip, no modprobe.d" \
+		"$(modprobe -d "$base" -S "$kver" -C /dev/null -n -v ipip | sed 's/ *$//')" \
+		"insmod $base/lib/modules/$kver/kernel/net/ipv4/ipip.ko" || status=1
+	return "$status"
+}
+check "modprobe.d/fan.conf: ipip, rtnl-link-ipip, netdev-tunl0, tunl0 resolve to the installed fan_ipip.ko" modprobe_aliases
+
+dkms_refusal() {
+	local fake=$tmp/norust out rc status=0
+	mkdir -p "$fake/include"
+	grep -v '^CONFIG_RUST' "$kdir/.config" >"$fake/.config"
+	out=$(dkms_ build -m fan -v "$version" -k "$kver-norust" --kernelsourcedir "$fake" 2>&1)
+	rc=$?
+	expect_eq "dkms build status" "$rc" 77 || status=1
+	grep -qF "Error! The $dkms_tree/fan/$version/$kver-norust/$march/dkms.conf for module fan includes a BUILD_EXCLUSIVE directive which does not match this kernel/arch/config." <<<"$out" || {
+		echo "message: $out"
+		status=1
+	}
+	if grep -q "norust" <<<"$(dkms_ status)"; then
+		echo "dkms status lists the refused kernel"
+		status=1
+	fi
+	return "$status"
+}
+check "dkms build refuses a kernel without CONFIG_RUST (status 77, BUILD_EXCLUSIVE message)" dkms_refusal
+
+host_untouched() {
+	expect_eq "/var/lib/dkms and /lib/modules/$kver" "$(host_state)" "$host_before"
+}
+check "nothing left in this machine's /var/lib/dkms or /lib/modules" host_untouched
+
+if command -v lintian >/dev/null; then
+	check "lintian: no errors" bash -c '! lintian "$@" | grep "^E:"' _ "$fanctl_deb" "$dkms_deb"
+else
+	echo "(lintian is not installed: not run)"
+fi
+
+echo "packaging: $passed passed, $failed failed"
+[ "$failed" = 0 ]
