@@ -10,7 +10,13 @@
 # kernel's build tree, used as a distribution's headers, in a private DKMS
 # tree (nothing goes to /var/lib/dkms or /lib/modules), and checks the
 # modprobe.d aliases against the module tree it installs into; checks that
-# DKMS refuses a kernel without CONFIG_RUST.
+# DKMS refuses a kernel without CONFIG_RUST. Then installs fan-dkms in a
+# private system (a mount namespace with overlays over /usr and /etc) and
+# runs its postinst and prerm, dkms's and its kernel hooks as kernel packages
+# run them, for a kernel without CONFIG_RUST (nothing built, status 0: dkms
+# 3.0.10's autoinstall would fail that kernel's installation), for the test
+# kernel (built and installed, then removed with the kernel) and for a
+# kernel whose build fails (a warning, status 0).
 #
 # Leaves build/deb/*.deb and build/dkms/fan-VERSION-kernelKVER-ARCH.dkms.tar.gz,
 # the module built here as a DKMS binaries tarball, for the VM test
@@ -276,12 +282,15 @@ dkms_control() {
 		echo "placeholders left"
 		status=1
 	fi
-	# What dkms reads from dkms.conf (it sources it with these set).
-	conf=$(kernel_source_dir=/k dkms_tree=/d bash -c '. "$1" && echo "$PACKAGE_NAME $PACKAGE_VERSION ${BUILT_MODULE_NAME[0]} ${BUILT_MODULE_LOCATION[0]} $BUILD_EXCLUSIVE_CONFIG"' _ "$src/dkms.conf")
-	expect_eq "dkms.conf" "$conf" "fan $version fan_ipip kmod/ CONFIG_RUST" || status=1
+	# What dkms reads from dkms.conf (it sources it with these set). No
+	# AUTOINSTALL: dkms autoinstall leaves fan to fan-dkms's kernel hooks.
+	conf=$(kernel_source_dir=/k dkms_tree=/d bash -c '. "$1" && echo "$PACKAGE_NAME $PACKAGE_VERSION ${BUILT_MODULE_NAME[0]} ${BUILT_MODULE_LOCATION[0]} $BUILD_EXCLUSIVE_CONFIG AUTOINSTALL=[$AUTOINSTALL]"' _ "$src/dkms.conf")
+	expect_eq "dkms.conf" "$conf" "fan $version fan_ipip kmod/ CONFIG_RUST AUTOINSTALL=[]" || status=1
+	expect_eq conffiles "$(cat "$tmp/dkms-control/conffiles")" "/etc/kernel/header_postinst.d/fan-dkms
+/etc/kernel/postinst.d/fan-dkms" || status=1
 	return "$status"
 }
-check "fan-dkms: control fields, dkms.conf of version $version" dkms_control
+check "fan-dkms: control fields, dkms.conf of version $version without AUTOINSTALL, the kernel hooks as conffiles" dkms_control
 
 dkms_contents() {
 	local list status=0
@@ -295,14 +304,21 @@ dkms_contents() {
 		"-rw-r--r-- root/root ./usr/src/fan-$version/kmod/bindings_helper.h" \
 		"-rw-r--r-- root/root ./usr/src/fan-$version/fanmap/src/fanmap.rs" \
 		"-rw-r--r-- root/root ./lib/modprobe.d/fan.conf" \
+		"-rwxr-xr-x root/root ./usr/lib/fan-dkms/build-for-kernel" \
+		"-rwxr-xr-x root/root ./etc/kernel/postinst.d/fan-dkms" \
+		"-rwxr-xr-x root/root ./etc/kernel/header_postinst.d/fan-dkms" \
 		"-rw-r--r-- root/root ./usr/share/doc/fan-dkms/copyright" || status=1
+	if grep -n '@[A-Z_]*@' "$tmp/fan-dkms/usr/lib/fan-dkms/build-for-kernel"; then
+		echo "placeholders left in build-for-kernel"
+		status=1
+	fi
 	if grep -E '\.(o|ko|mod|cmd)$|bindings_generated\.rs|bindings_wrap\.c|\.mod\.c' <<<"$list"; then
 		echo "build products in the source package"
 		status=1
 	fi
 	return "$status"
 }
-check "fan-dkms: the module source (Kbuild, kmod/, fanmap/src/) and modprobe.d/fan.conf, no build products" dkms_contents
+check "fan-dkms: the module source (Kbuild, kmod/, fanmap/src/), modprobe.d/fan.conf, the kernel hooks and build-for-kernel, no build products" dkms_contents
 
 # ---- DKMS, against the test kernel's build tree -------------------------------
 dkms_tree=$tmp/dkms
@@ -317,7 +333,8 @@ dkms_() {
 }
 host_state() {
 	ls -la /var/lib/dkms 2>&1
-	ls -d "/lib/modules/$kver" 2>&1
+	ls -d "/lib/modules/$kver" /usr/lib/fan-dkms "/usr/src/fan-$version" 2>&1
+	ls -la /etc/kernel/*/ /boot 2>&1
 }
 host_before=$(host_state)
 
@@ -421,10 +438,285 @@ dkms_refusal() {
 }
 check "dkms build refuses a kernel without CONFIG_RUST (status 77, BUILD_EXCLUSIVE message)" dkms_refusal
 
-host_untouched() {
-	expect_eq "/var/lib/dkms and /lib/modules/$kver" "$(host_state)" "$host_before"
+# ---- fan-dkms installed, with kernels coming and going -------------------------
+# A system private to these checks: a mount namespace in which /usr and /etc
+# (and /lib, where it is not /usr/lib) are overlays keeping their changes in
+# $sys, and /lib/modules, /var/lib/dkms and /boot are directories of $sys.
+# The package's files are at their real paths there, and its maintainer
+# scripts, dkms and the kernel hooks run as dpkg and kernel packages run
+# them, while this machine's files stay as they are.
+sys=$tmp/sys
+mkdir -p "$sys"/{usr,etc,lib}/{upper,work} "$sys/modules" "$sys/dkms" "$sys/boot" "$sys/headers"
+
+# system CMD...: CMD in that system, with the environment of a maintainer
+# script run by dpkg (the system's PATH: no ~/.cargo/bin).
+system() {
+	unshare --mount --propagation private bash -c '
+		set -e
+		sys=$1
+		shift
+		dirs="usr etc"
+		[ -L /lib ] || dirs="$dirs lib"
+		for dir in $dirs; do
+			mount -t overlay fan-packaging \
+				-o "lowerdir=/$dir,upperdir=$sys/$dir/upper,workdir=$sys/$dir/work" "/$dir"
+		done
+		[ -d /lib/modules ] || mkdir /lib/modules
+		mount --bind "$sys/modules" /lib/modules
+		mount --bind "$sys/dkms" /var/lib/dkms
+		mount --bind "$sys/boot" /boot
+		exec "$@"' _ "$sys" \
+		env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME="$HOME" "$@"
 }
-check "nothing left in this machine's /var/lib/dkms or /lib/modules" host_untouched
+
+# The kernels: Debian 12's have no CONFIG_RUST; the test kernel has it; the
+# headers of the third cannot build anything.
+norust=6.1.0-99-amd64
+broken=$kver-broken
+norust_config=$tmp/config-$norust
+{
+	grep -v '^CONFIG_RUST' "$kdir/.config"
+	echo "# CONFIG_RUST is not set"
+} >"$norust_config"
+
+# kernel_image KVER CONFIG: what a kernel's package installs, without its
+# headers: its module tree (Linux's ipip in it) and /boot/config-KVER.
+kernel_image() {
+	local dir=$sys/modules/$1
+	install -D -m 644 "$kdir/net/ipv4/ipip.ko" "$dir/kernel/net/ipv4/ipip.ko"
+	cp "$kdir/modules.order" "$kdir/modules.builtin" "$kdir/modules.builtin.modinfo" "$dir/"
+	install -m 644 "$2" "$sys/boot/config-$1"
+	system depmod "$1"
+}
+# kernel_headers KVER TREE: its headers' package (the build link).
+kernel_headers() {
+	ln -sfn "$2" "$sys/modules/$1/build"
+}
+# kernel_remove KVER: what is left once its packages are removed.
+kernel_remove() {
+	rm -rf "${sys:?}/modules/$1" "$sys/boot/config-$1"
+}
+
+# kernel_hooks DIR KVER: what Debian 12's linux-image postinst (DIR
+# postinst.d) and prerm (prerm.d) and linux-headers postinst
+# (header_postinst.d) run: run-parts --exit-on-error on /etc/kernel/DIR, here
+# with only dkms's and fan-dkms's hooks in it (others, such as
+# update-initramfs's, would write /boot).
+hooks=$tmp/hooks
+for dir in postinst.d header_postinst.d prerm.d; do
+	mkdir -p "$hooks/$dir"
+	ln -s "/etc/kernel/$dir/dkms" "$hooks/$dir/dkms"
+	[ "$dir" = prerm.d ] || ln -s "/etc/kernel/$dir/fan-dkms" "$hooks/$dir/fan-dkms"
+done
+kernel_hooks() {
+	local args=(--arg="$2")
+	[ "$1" = header_postinst.d ] || args+=(--arg="/boot/vmlinuz-$2")
+	system run-parts --report --exit-on-error "${args[@]}" "$hooks/$1"
+}
+
+# dkms status, in the system.
+sys_status() {
+	system dkms status 2>/dev/null
+}
+sys_ko=$sys/modules/$kver/updates/dkms/fan_ipip.ko
+
+system_install() {
+	local out status=0
+	kernel_image "$norust" "$norust_config" || return 1
+	mkdir -p "$sys/headers/$norust/include"
+	cp "$norust_config" "$sys/headers/$norust/.config"
+	kernel_headers "$norust" "$sys/headers/$norust"
+	kernel_image "$kver" "$kdir/.config" || return 1
+	kernel_headers "$kver" "$kdir"
+	# What dpkg unpacks, then the postinst.
+	if ! out=$(system bash -c 'cp -a "$1/usr/." /usr/ && cp -a "$1/etc/." /etc/ &&
+		install -D -m 644 "$1/lib/modprobe.d/fan.conf" /lib/modprobe.d/fan.conf &&
+		"$2/postinst" configure' _ "$tmp/fan-dkms" "$tmp/dkms-control" 2>&1); then
+		printf '%s\n' "$out"
+		echo "postinst configure failed"
+		return 1
+	fi
+	expect_in "postinst output" "$out" \
+		"fan-dkms: kernel $norust has no CONFIG_RUST (/lib/modules/$norust/build/.config): fan_ipip is not built for it, modprobe ipip loads Linux's ipip there" \
+		"fan-dkms: building fan_ipip for kernel $kver" \
+		"fan-dkms: fan_ipip installed for kernel $kver" || status=1
+	expect_eq "dkms status" "$(sys_status)" "fan/$version, $kver, $march: installed" || status=1
+	[ -f "$sys_ko" ] || {
+		echo "no /lib/modules/$kver/updates/dkms/fan_ipip.ko"
+		status=1
+	}
+	# The hooks run after dkms's, which skips fan now.
+	for dir in postinst.d header_postinst.d; do
+		expect_eq "run-parts --list /etc/kernel/$dir, dkms's and fan-dkms's" \
+			"$(system run-parts --list "/etc/kernel/$dir" | grep -xE '/etc/kernel/[a-z_.]+/(fan-)?dkms')" \
+			"/etc/kernel/$dir/dkms
+/etc/kernel/$dir/fan-dkms" || status=1
+	done
+	return "$status"
+}
+check "fan-dkms installed (files, postinst): fan_ipip built and installed for the CONFIG_RUST kernel, $norust skipped" system_install
+
+# dkms autoinstall, which dkms's kernel hooks run, with the installed
+# dkms.conf and, to show what it avoids, with AUTOINSTALL=yes added.
+autoinstall_norust() {
+	local out rc want status=0 dkms_version conf=/usr/src/fan-$version/dkms.conf
+	out=$(system dkms autoinstall -k "$norust" 2>&1)
+	rc=$?
+	expect_eq "dkms autoinstall -k $norust status" "$rc" 0 || {
+		printf '%s\n' "$out"
+		status=1
+	}
+	dkms_version=$(dpkg-query -W -f='${Version}' dkms)
+	want=0
+	dpkg --compare-versions "$dkms_version" lt 3.0.11 && want=11
+	out=$(system bash -c 'echo AUTOINSTALL=yes >>"$1"; dkms autoinstall -k "$2"; rc=$?
+		cp "$3" "$1"; exit "$rc"' _ "$conf" "$norust" "$src/dkms.conf" 2>&1)
+	rc=$?
+	expect_eq "with AUTOINSTALL=yes, dkms $dkms_version autoinstall -k $norust status" "$rc" "$want" || {
+		printf '%s\n' "$out"
+		status=1
+	}
+	system cmp "$conf" "$src/dkms.conf" || status=1
+	if [ -e "$sys/dkms/fan/$version/$norust" ]; then
+		echo "dkms built for $norust"
+		status=1
+	fi
+	expect_eq "dkms status" "$(sys_status)" "fan/$version, $kver, $march: installed" || status=1
+	return "$status"
+}
+check "dkms autoinstall -k $norust (no CONFIG_RUST): status 0, nothing built (with AUTOINSTALL=yes this dkms's would fail)" autoinstall_norust
+
+hooks_norust() {
+	local dir out rc status=0
+	for dir in postinst.d header_postinst.d; do
+		out=$(kernel_hooks "$dir" "$norust" 2>&1)
+		rc=$?
+		expect_eq "$dir $norust status" "$rc" 0 || status=1
+		expect_in "$dir $norust" "$out" \
+			"fan-dkms: kernel $norust has no CONFIG_RUST (/lib/modules/$norust/build/.config): fan_ipip is not built for it, modprobe ipip loads Linux's ipip there" ||
+			status=1
+	done
+	if [ -e "$sys/dkms/fan/$version/$norust" ]; then
+		echo "dkms built for $norust"
+		status=1
+	fi
+	expect_eq "dkms status" "$(sys_status)" "fan/$version, $kver, $march: installed" || status=1
+	return "$status"
+}
+check "kernel $norust installed (postinst.d, header_postinst.d hooks): status 0, fan_ipip not built" hooks_norust
+
+kernel_removal() {
+	local out status=0
+	out=$(kernel_hooks prerm.d "$kver" 2>&1) || {
+		printf '%s\n' "$out"
+		echo "prerm.d hooks failed"
+		return 1
+	}
+	# (dkms 3.0.10's remove drops the module from DKMS with its last kernel.)
+	if grep -F "$kver" <<<"$(sys_status)"; then
+		echo "dkms status still lists $kver"
+		status=1
+	fi
+	[ ! -e "$sys_ko" ] || {
+		echo "/lib/modules/$kver/updates/dkms/fan_ipip.ko is still there"
+		status=1
+	}
+	kernel_remove "$kver"
+	return "$status"
+}
+check "kernel $kver removed (dkms's prerm.d hook): fan_ipip uninstalled, dkms status without it" kernel_removal
+
+hooks_rust() {
+	local out rc status=0
+	kernel_image "$kver" "$kdir/.config" || return 1
+	# The image's postinst, headers not there yet.
+	out=$(kernel_hooks postinst.d "$kver" 2>&1)
+	rc=$?
+	expect_eq "postinst.d $kver status, no headers" "$rc" 0 || status=1
+	expect_in "postinst.d $kver, no headers" "$out" \
+		"fan-dkms: fan_ipip is not built for kernel $kver: its headers are not installed (no /lib/modules/$kver/build/include); installing linux-headers-$kver builds it, or by hand: dkms install fan/$version -k $kver" ||
+		status=1
+	if grep -F "$kver" <<<"$(sys_status)"; then
+		echo "dkms status lists $kver, whose headers are not there"
+		status=1
+	fi
+	# The headers' postinst.
+	kernel_headers "$kver" "$kdir"
+	out=$(kernel_hooks header_postinst.d "$kver" 2>&1)
+	rc=$?
+	expect_eq "header_postinst.d $kver status" "$rc" 0 || status=1
+	expect_in "header_postinst.d $kver" "$out" "fan-dkms: fan_ipip installed for kernel $kver" || status=1
+	expect_eq "dkms status" "$(sys_status)" "fan/$version, $kver, $march: installed" || status=1
+	[ -f "$sys_ko" ] || {
+		echo "no /lib/modules/$kver/updates/dkms/fan_ipip.ko"
+		return 1
+	}
+	expect_eq "vermagic" "$(modinfo -F vermagic "$sys_ko")" \
+		"$(modinfo -F vermagic "$kdir/net/ipv4/ipip.ko")" || status=1
+	# depmod ran (dkms install's) and the installed modprobe.d/fan.conf
+	# applies: ipip is fan_ipip.
+	expect_eq "modprobe -n -v ipip" \
+		"$(system modprobe -S "$kver" --ignore-install -n -v ipip | sed 's/ *$//')" \
+		"insmod /lib/modules/$kver/updates/dkms/fan_ipip.ko" || status=1
+	# The image's hooks once more (a reinstall): nothing to do.
+	out=$(kernel_hooks postinst.d "$kver" 2>&1)
+	rc=$?
+	expect_eq "postinst.d $kver status, installed already" "$rc" 0 || status=1
+	expect_in "postinst.d $kver, installed already" "$out" \
+		"fan-dkms: fan_ipip is installed for kernel $kver already" || status=1
+	return "$status"
+}
+check "kernel $kver installed (postinst.d, then header_postinst.d hooks): fan_ipip built, installed, modprobe ipip loads it" hooks_rust
+
+hooks_failed_build() {
+	local out rc status=0
+	mkdir -p "$sys/headers/$broken/include"
+	cp "$kdir/.config" "$sys/headers/$broken/.config"
+	kernel_image "$broken" "$kdir/.config" || return 1
+	kernel_headers "$broken" "$sys/headers/$broken"
+	out=$(kernel_hooks header_postinst.d "$broken" 2>&1)
+	rc=$?
+	expect_eq "header_postinst.d $broken status" "$rc" 0 || status=1
+	grep -qF "fan-dkms: WARNING: building fan_ipip for kernel $broken failed (dkms build, status " <<<"$out" || {
+		printf '%s\n' "$out"
+		echo "no warning"
+		status=1
+	}
+	expect_eq "dkms status" "$(sys_status)" "fan/$version, $kver, $march: installed" || status=1
+	kernel_remove "$broken"
+	return "$status"
+}
+check "kernel $broken whose build fails: a warning, status 0" hooks_failed_build
+
+# dpkg -r: the prerm, then the package's files go but its conffiles, the
+# kernel hooks, stay.
+system_remove() {
+	local dir out rc status=0
+	system bash -c '"$1/prerm" remove && rm -rf /usr/lib/fan-dkms "/usr/src/fan-$2" /lib/modprobe.d/fan.conf' \
+		_ "$tmp/dkms-control" "$version" || return 1
+	expect_eq "dkms status" "$(sys_status)" "" || status=1
+	[ ! -e "$sys_ko" ] || {
+		echo "/lib/modules/$kver/updates/dkms/fan_ipip.ko is still there"
+		status=1
+	}
+	for dir in postinst.d header_postinst.d; do
+		out=$(kernel_hooks "$dir" "$kver" 2>&1)
+		rc=$?
+		expect_eq "$dir $kver status" "$rc" 0 || status=1
+		if grep fan-dkms <<<"$out"; then
+			echo "the hooks of a removed fan-dkms said something"
+			status=1
+		fi
+	done
+	return "$status"
+}
+check "fan-dkms removed (prerm): fan_ipip uninstalled; its kernel hooks, left as conffiles, do nothing" system_remove
+
+host_untouched() {
+	expect_eq "/var/lib/dkms, /lib/modules/$kver, /etc/kernel, /usr/src/fan-$version, /boot" \
+		"$(host_state)" "$host_before"
+}
+check "nothing left in this machine's /var/lib/dkms, /lib/modules, /etc/kernel, /usr/src or /boot" host_untouched
 
 if command -v lintian >/dev/null; then
 	check "lintian: no errors" bash -c '! lintian "$@" | grep "^E:"' _ "$fanctl_deb" "$dkms_deb"
