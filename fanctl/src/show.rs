@@ -105,28 +105,16 @@ pub fn show(state: &State, as_json: bool) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::Mode;
 
     fn state() -> State {
+        let mut fan = crate::state::example_record();
+        fan.resources = vec![Resource::Dnsmasq {
+            bridge: "fan-250-0-28".into(),
+            pid: 42,
+            pid_file: "/run/fan/dnsmasq-fan-250-0-28.pid".into(),
+        }];
         State {
-            fans: vec![FanRecord {
-                bridge: "fan-250-0-28".into(),
-                overlay: "250.0.0.0/8".parse().unwrap(),
-                underlay: "172.30.0.28/16".parse().unwrap(),
-                underlay_device: "eth0".into(),
-                slice: "250.0.28.0/24".parse().unwrap(),
-                address: "250.0.28.1".parse().unwrap(),
-                mtu: 8981,
-                mtu_given: false,
-                dhcp: true,
-                host_reserve: 1,
-                mode: Mode::Module,
-                resources: vec![Resource::Dnsmasq {
-                    bridge: "fan-250-0-28".into(),
-                    pid: 42,
-                    pid_file: "/run/fan/dnsmasq-fan-250-0-28.pid".into(),
-                }],
-            }],
+            fans: vec![fan],
             shared: vec![],
         }
     }

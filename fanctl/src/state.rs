@@ -101,32 +101,34 @@ impl State {
     }
 }
 
+/// The announcement's fan on 172.30.0.28, as recorded, for tests.
+#[cfg(test)]
+pub(crate) fn example_record() -> FanRecord {
+    FanRecord {
+        bridge: "fan-250-0-28".into(),
+        overlay: "250.0.0.0/8".parse().unwrap(),
+        underlay: "172.30.0.28/16".parse().unwrap(),
+        underlay_device: "eth0".into(),
+        slice: "250.0.28.0/24".parse().unwrap(),
+        address: "250.0.28.1".parse().unwrap(),
+        mtu: 8981,
+        mtu_given: false,
+        dhcp: true,
+        host_reserve: 1,
+        mode: Mode::Module,
+        resources: vec![Resource::Bridge {
+            name: "fan-250-0-28".into(),
+        }],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn record() -> FanRecord {
-        FanRecord {
-            bridge: "fan-250-0-28".into(),
-            overlay: "250.0.0.0/8".parse().unwrap(),
-            underlay: "172.30.0.28/16".parse().unwrap(),
-            underlay_device: "eth0".into(),
-            slice: "250.0.28.0/24".parse().unwrap(),
-            address: "250.0.28.1".parse().unwrap(),
-            mtu: 8981,
-            mtu_given: false,
-            dhcp: true,
-            host_reserve: 1,
-            mode: Mode::Module,
-            resources: vec![Resource::Bridge {
-                name: "fan-250-0-28".into(),
-            }],
-        }
-    }
-
     #[test]
     fn flags_as_in_the_announcement() {
-        let mut fan = record();
+        let mut fan = example_record();
         assert_eq!(fan.flags(), "dhcp host-reserve 1");
         fan.mode = Mode::Fallback;
         fan.mtu_given = true;
@@ -140,7 +142,7 @@ mod tests {
         let path = dir.join("state.json");
         assert_eq!(State::load(&path).unwrap(), State::default());
         let state = State {
-            fans: vec![record()],
+            fans: vec![example_record()],
             shared: vec![Resource::Forwarding {
                 previous: "0".into(),
             }],
