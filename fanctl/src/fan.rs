@@ -129,32 +129,12 @@ impl Fan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        netlink::{addr::Addr, link::Link},
-        spec::FanSpec,
-    };
-
-    fn net() -> HostNet {
-        HostNet {
-            links: vec![Link {
-                index: 2,
-                name: "eth0".into(),
-                mtu: 9001,
-                up: true,
-                master: None,
-            }],
-            addrs: vec![Addr {
-                index: 2,
-                address: "172.30.0.28".parse().unwrap(),
-            }],
-            default_oif: Some(2),
-        }
-    }
+    use crate::{spec::FanSpec, underlay::example_net};
 
     fn resolve(line: &str) -> Result<Fan> {
         let words: Vec<&str> = line.split_whitespace().collect();
         let (spec, _) = FanSpec::from_words(&words)?;
-        Fan::resolve(&spec, &net())
+        Fan::resolve(&spec, &example_net())
     }
 
     #[test]

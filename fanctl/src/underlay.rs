@@ -114,6 +114,27 @@ pub fn resolve(spec: &UnderlaySpec, net: &HostNet) -> Result<Underlay> {
     }
 }
 
+/// A host with eth0 (MTU 9001) at 172.30.0.28 and the default route on
+/// it, for tests.
+#[cfg(test)]
+pub(crate) fn example_net() -> HostNet {
+    use crate::netlink::{addr::Addr, link::Link};
+    HostNet {
+        links: vec![Link {
+            index: 2,
+            name: "eth0".into(),
+            mtu: 9001,
+            up: true,
+            master: None,
+        }],
+        addrs: vec![Addr {
+            index: 2,
+            address: "172.30.0.28".parse().unwrap(),
+        }],
+        default_oif: Some(2),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -154,7 +154,16 @@ fn build(s: &Session, fan: &Fan, opts: UpOptions, tx: &mut Transaction) -> Resul
 /// Records the new fan; the state file is the last thing written.
 fn commit(s: &mut Session, fan: &Fan, mode: Mode, tx: &Transaction) -> Result<()> {
     let mut state = s.state.clone();
-    state.fans.push(FanRecord {
+    state.fans.push(record_of(fan, mode, tx.made(false)));
+    state.shared.extend(tx.made(true));
+    state.save(&s.paths.state())?;
+    s.state = state;
+    Ok(())
+}
+
+/// What the state file keeps of a fan that is up.
+fn record_of(fan: &Fan, mode: Mode, resources: Vec<Resource>) -> FanRecord {
+    FanRecord {
         bridge: fan.bridge.clone(),
         overlay: fan.overlay(),
         underlay: fan.underlay_host(),
@@ -166,12 +175,8 @@ fn commit(s: &mut Session, fan: &Fan, mode: Mode, tx: &Transaction) -> Result<()
         dhcp: fan.dhcp,
         host_reserve: fan.host_reserve,
         mode,
-        resources: tx.made(false),
-    });
-    state.shared.extend(tx.made(true));
-    state.save(&s.paths.state())?;
-    s.state = state;
-    Ok(())
+        resources,
+    }
 }
 
 /// How the fan asked for differs from the same fan that is up, in words:
@@ -291,45 +296,15 @@ pub fn up(s: &mut Session, spec: &FanSpec, opts: UpOptions) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        netlink::{addr::Addr, link::Link},
-        underlay::HostNet,
-    };
+    use crate::underlay::example_net;
 
     fn fan(line: &str) -> Fan {
-        let net = HostNet {
-            links: vec![Link {
-                index: 2,
-                name: "eth0".into(),
-                mtu: 9001,
-                up: true,
-                master: None,
-            }],
-            addrs: vec![Addr {
-                index: 2,
-                address: "172.30.0.28".parse().unwrap(),
-            }],
-            default_oif: Some(2),
-        };
         let words: Vec<&str> = line.split_whitespace().collect();
-        Fan::resolve(&FanSpec::from_words(&words).unwrap().0, &net).unwrap()
+        Fan::resolve(&FanSpec::from_words(&words).unwrap().0, &example_net()).unwrap()
     }
 
     fn record(fan: &Fan) -> FanRecord {
-        FanRecord {
-            bridge: fan.bridge.clone(),
-            overlay: fan.overlay(),
-            underlay: fan.underlay_host(),
-            underlay_device: fan.underlay.device.clone(),
-            slice: fan.slice_network(),
-            address: fan.address,
-            mtu: fan.mtu,
-            mtu_given: fan.mtu_given,
-            dhcp: fan.dhcp,
-            host_reserve: fan.host_reserve,
-            mode: Mode::Module,
-            resources: vec![],
-        }
+        record_of(fan, Mode::Module, vec![])
     }
 
     #[test]
