@@ -13,13 +13,16 @@
 #include <linux/skbuff.h>
 #include <linux/slab.h>
 #include <linux/sysctl.h>
+#include <net/dst.h>
 #include <net/dst_metadata.h>
+#include <net/inet_dscp.h>
 #include <net/icmp.h>
 #include <net/ip.h>
 #include <net/ip_tunnels.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 #include <net/netlink.h>
+#include <net/route.h>
 #include <net/rtnetlink.h>
 #include <net/xfrm.h>
 
@@ -38,6 +41,9 @@ const int FAN_SKB_GSO_IPXIP4 = SKB_GSO_IPXIP4;
 const int FAN_XFRM_POLICY_IN = XFRM_POLICY_IN;
 const unsigned int FAN_IFLA_MAX = IFLA_MAX;
 const int FAN_EMSGSIZE = EMSGSIZE;
+const u8 FAN_INET_DSCP_MASK = INET_DSCP_MASK;
+/* Where netdev_priv() finds a device's private area. */
+const size_t FAN_NETDEV_PRIV_OFFSET = ALIGN(sizeof(struct net_device), NETDEV_ALIGN);
 const u8 FAN_NLA_UNSPEC = NLA_UNSPEC;
 const u8 FAN_NLA_U8 = NLA_U8;
 const u8 FAN_NLA_U16 = NLA_U16;

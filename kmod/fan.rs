@@ -12,7 +12,8 @@
 //! `pernet` (namespaces and sysctls), `tunnel` (per-device state, RCU),
 //! `netlink` (the fan-map attribute). Unsafe code lives in the thin layer
 //! over the kernel: `sys` (bindings and C glue), `skb` (packets), `nla`
-//! (netlink attributes), `tunnel` (the device) and `pernet` (namespaces);
+//! (netlink attributes), `tunnel` (the device), `route` (underlay routes,
+//! cached per CPU) and `pernet` (namespaces);
 //! the rest is safe Rust but for the `extern "C"` entry points, which
 //! only wrap the pointers the kernel passes. The address
 //! arithmetic and map table are the `fanmap` crate's, compiled in here.
@@ -29,6 +30,7 @@ mod netlink;
 mod nla;
 mod pernet;
 mod rcv;
+mod route;
 mod skb;
 mod sys;
 mod tunnel;

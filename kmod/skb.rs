@@ -143,6 +143,74 @@ impl Skb {
         unsafe { sys::skb_set_inner_ipproto(self.as_raw(), ipproto) }
     }
 
+    /// Bytes in the packet.
+    pub(crate) fn len(&self) -> u32 {
+        // SAFETY: a valid skb of ours (type invariant): a plain field.
+        unsafe { (*self.as_raw()).len }
+    }
+
+    /// Whether the packet will be segmented (GSO) after encapsulation.
+    pub(crate) fn is_gso(&self) -> bool {
+        // SAFETY: a valid skb of ours (type invariant).
+        unsafe { sys::skb_is_gso(self.as_raw()) }
+    }
+
+    /// The path MTU of the route that brought the packet to the tunnel, if
+    /// it has a real one (not tunnel metadata).
+    pub(crate) fn route_mtu(&self) -> Option<u32> {
+        let skb = self.as_raw();
+        // SAFETY: a valid skb of ours (type invariant); its route is held
+        // by the packet while it is valid.
+        unsafe { sys::skb_valid_dst(skb).then(|| sys::dst_mtu(sys::skb_dst(skb))) }
+    }
+
+    /// Lower the path MTU of the packet's route to `mtu`, if it has a real
+    /// route (`skb_dst_update_pmtu_no_confirm`).
+    pub(crate) fn update_route_mtu(&mut self, mtu: u32) {
+        let skb = self.as_raw();
+        // SAFETY: as in `route_mtu`.
+        unsafe {
+            if sys::skb_valid_dst(skb) {
+                sys::skb_dst_update_pmtu_no_confirm(skb, mtu);
+            }
+        }
+    }
+
+    /// Forget the IP options parsed on the way in, which an ICMP error
+    /// about the packet would echo (the control block is the IP layer's).
+    pub(crate) fn clear_ip_options(&mut self) {
+        // SAFETY: a valid skb of ours (type invariant).
+        unsafe { sys::fan_skb_clear_ip_options(self.as_raw()) }
+    }
+
+    /// Tell the sender the packet is too big for a path of `mtu` bytes
+    /// (ICMP "fragmentation needed", through NAT if the packet was NATed).
+    pub(crate) fn send_frag_needed(&self, mtu: u32) {
+        // SAFETY: a valid IPv4 skb of ours (type invariant); the helper only
+        // reads it.
+        unsafe {
+            sys::icmp_ndo_send(
+                self.as_raw(),
+                sys::ICMP_DEST_UNREACH as i32,
+                sys::ICMP_FRAG_NEEDED as i32,
+                mtu.to_be(),
+            )
+        }
+    }
+
+    /// Tell the sender its destination is unreachable (`dst_link_failure`).
+    pub(crate) fn report_link_failure(&mut self) {
+        // SAFETY: a valid skb of ours (type invariant).
+        unsafe { sys::dst_link_failure(self.as_raw()) }
+    }
+
+    /// Make `headroom` bytes writable in front of the data
+    /// (`skb_cow_head`); false if there is no memory for it.
+    pub(crate) fn make_headroom(&mut self, headroom: u32) -> bool {
+        // SAFETY: a valid skb of ours (type invariant).
+        unsafe { sys::skb_cow_head(self.as_raw(), headroom) == 0 }
+    }
+
     /// Whether IPsec policy lets the decapsulated packet in.
     pub(crate) fn xfrm_policy_allows_in(&self) -> bool {
         // SAFETY: a valid received skb (type invariant); no socket.

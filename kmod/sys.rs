@@ -41,6 +41,15 @@ extern "C" {
     pub(crate) fn fan_skb_dev(skb: *const sk_buff) -> *mut net_device;
     pub(crate) fn fan_skb_protocol(skb: *const sk_buff) -> u16;
     pub(crate) fn fan_dev_set_lltx(dev: *mut net_device);
+    pub(crate) fn fan_dev_stats_inc_tx_dropped(dev: *mut net_device);
+    pub(crate) fn fan_dev_stats_inc_collisions(dev: *mut net_device);
+    pub(crate) fn fan_ll_reserved_space(dev: *const net_device) -> u32;
+    pub(crate) fn fan_skb_clear_ip_options(skb: *mut sk_buff);
+    pub(crate) fn fan_alloc_percpu(size: usize, align: usize) -> *mut core::ffi::c_void;
+    pub(crate) fn fan_this_cpu_ptr(ptr: *mut core::ffi::c_void) -> *mut core::ffi::c_void;
+    pub(crate) fn fan_per_cpu_ptr(ptr: *mut core::ffi::c_void, cpu: u32) -> *mut core::ffi::c_void;
+    pub(crate) fn fan_cpu_possible(cpu: u32) -> bool;
+    pub(crate) fn fan_nr_cpu_ids() -> u32;
 }
 
 /// The kernel's tick counter.

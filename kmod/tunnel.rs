@@ -6,12 +6,16 @@
 //! The fan state is one pointer to the device's map table. Writers (netlink
 //! requests) run under RTNL and replace the whole table; readers (transmit,
 //! receive) run inside RCU read sections and never lock. An old table is
-//! freed after a grace period.
+//! freed after a grace period. Beside it, the device's caches of answers
+//! the kernel would otherwise look up for every packet: which underlay
+//! destinations are local, and their routes.
 
 use crate::fanmap::{LocalCache, MapTable};
 use crate::nla::Attrs;
+use crate::route::{BhDisabled, Route, RouteCache, RouteKey};
 use crate::skb::{Skb, SkbRef};
 use crate::sys;
+use core::cell::UnsafeCell;
 use core::ffi::c_int;
 use core::marker::PhantomData;
 use core::mem::{align_of, size_of};
@@ -29,6 +33,9 @@ struct FanState {
     maps: AtomicPtr<RcuTable>,
     /// Which underlay destinations are this host's (see `is_local`).
     local: LocalCache,
+    /// Per-CPU underlay routes: set in `init` and released in `uninit`,
+    /// when no transmit runs (receivers may still read the maps).
+    routes: UnsafeCell<Option<RouteCache>>,
 }
 
 /// A map table as published: freed through `call_rcu`.
@@ -61,6 +68,14 @@ pub(crate) enum TxError {
     NoMap,
     /// The derived destination is this host: tx_aborted_errors.
     ToSelf,
+    /// No underlay route to the destination: tx_carrier_errors.
+    NoRoute,
+    /// The underlay route leads back into the tunnel: collisions.
+    Loop,
+    /// Too big for the path with DF set: an ICMP error was sent instead.
+    TooBig,
+    /// No memory for the outer headers: tx_dropped only.
+    NoRoom,
 }
 
 impl<'a> Tunnel<'a> {
@@ -82,10 +97,18 @@ impl<'a> Tunnel<'a> {
         self.dev.as_ptr()
     }
 
-    /// Linux's tunnel state in the private area.
+    /// Linux's tunnel state in the private area (`netdev_priv`, computed
+    /// here rather than called: the data path asks for it several times a
+    /// packet).
     pub(crate) fn ip_tunnel(&self) -> *mut sys::ip_tunnel {
-        // SAFETY: a live device of ours (type invariant).
-        unsafe { sys::netdev_priv(self.dev()).cast() }
+        // SAFETY: a live device of ours (type invariant), whose private area
+        // starts where `netdev_priv` puts it, inside the same allocation.
+        unsafe {
+            self.dev()
+                .cast::<u8>()
+                .add(sys::FAN_NETDEV_PRIV_OFFSET)
+                .cast()
+        }
     }
 
     fn state(&self) -> &sys::ip_tunnel {
@@ -121,6 +144,55 @@ impl<'a> Tunnel<'a> {
         &self.state().encap
     }
 
+    /// Whether packets are sent as plain IP-in-IP (no FOU/GUE).
+    pub(crate) fn is_plain_ipip(&self) -> bool {
+        self.encap().type_ == sys::tunnel_encap_types_TUNNEL_ENCAP_NONE as u16
+    }
+
+    /// The underlay device the tunnel is bound to (0: any), which a
+    /// configuration change may write while packets are sent.
+    pub(crate) fn link(&self) -> i32 {
+        // SAFETY: a live tunnel of ours (type invariant); one aligned int,
+        // read once as C's READ_ONCE does.
+        unsafe { ptr::read_volatile(ptr::addr_of!((*self.ip_tunnel()).parms.link)) }
+    }
+
+    /// Whether the inner header's DF bit is left out of the outer one.
+    pub(crate) fn ignores_df(&self) -> bool {
+        self.state().ignore_df
+    }
+
+    /// Bytes of encapsulation between the outer IPv4 header and the packet.
+    pub(crate) fn encap_len(&self) -> i32 {
+        self.state().hlen
+    }
+
+    pub(crate) fn mtu(&self) -> u32 {
+        // SAFETY: a live device (type invariant); a plain integer.
+        unsafe { (*self.dev()).mtu }
+    }
+
+    /// Whether a recent ICMP error about the tunnel's packets should be
+    /// passed on to this packet's sender (`err_count`, as Linux's ipip).
+    pub(crate) fn take_reported_error(&self) -> bool {
+        let t = self.ip_tunnel();
+        // SAFETY: plain integers of our tunnel state, updated unlocked by
+        // the transmit and error paths as in Linux's ipip.
+        unsafe {
+            if (*t).err_count <= 0 {
+                return false;
+            }
+            let until = (*t).err_time.wrapping_add(sys::FAN_IPTUNNEL_ERR_TIMEO);
+            if (sys::jiffies().wrapping_sub(until) as core::ffi::c_long) < 0 {
+                (*t).err_count -= 1;
+                true
+            } else {
+                (*t).err_count = 0;
+                false
+            }
+        }
+    }
+
     /// The namespace the tunnel sends in.
     pub(crate) fn net(&self) -> *mut sys::net {
         self.state().net
@@ -134,6 +206,15 @@ impl<'a> Tunnel<'a> {
     /// `ipip_tunnel_init`: the device's addresses from the tunnel's, then
     /// Linux's common tunnel setup. Under RTNL.
     pub(crate) fn init(&mut self) -> Result {
+        self.set_routes(Some(RouteCache::new()?));
+        let result = self.init_ip_tunnel();
+        if result.is_err() {
+            self.set_routes(None);
+        }
+        result
+    }
+
+    fn init_ip_tunnel(&mut self) -> Result {
         let iph = self.template();
         let t = self.ip_tunnel();
         let dev = self.dev();
@@ -151,10 +232,12 @@ impl<'a> Tunnel<'a> {
         }
     }
 
-    /// `ip_tunnel_uninit`: unhash the tunnel. Under RTNL.
+    /// `ip_tunnel_uninit`: unhash the tunnel; release the routes it kept.
+    /// Under RTNL, after the device's last transmit.
     pub(crate) fn uninit(&mut self) {
         // SAFETY: ndo_uninit under RTNL (type invariant).
         unsafe { sys::ip_tunnel_uninit(self.dev()) }
+        self.set_routes(None);
     }
 
     /// The tunnel ioctls (`ip_tunnel_ctl`), parameters already checked.
@@ -259,6 +342,59 @@ impl<'a> Tunnel<'a> {
         }
     }
 
+    /// The underlay route for `key`, from this CPU's cache if the kernel
+    /// still deems it valid. `None` for a device without a cache.
+    pub(crate) fn route(
+        &self,
+        bh: &mut BhDisabled<'_>,
+        key: RouteKey,
+        skb: &mut Skb,
+    ) -> Option<Result<Route>> {
+        // SAFETY: transmit runs only between `init` and `uninit`, the only
+        // writers (see `set_routes`).
+        let routes = unsafe { &*self.fan().routes.get() }.as_ref()?;
+        Some(routes.route(bh, key, self.net(), skb))
+    }
+
+    /// Send `skb` along `route` (`iptunnel_xmit`) with the outer header's
+    /// variable fields (addresses in network byte order).
+    pub(crate) fn send_routed(
+        &self,
+        skb: Skb,
+        route: Route,
+        daddr: u32,
+        tos: u8,
+        ttl: u8,
+        df_be: u16,
+    ) {
+        let saddr = route.saddr();
+        // SAFETY: a device of ours inside the transmit path (type invariant);
+        // its namespace and the tunnel's live as long as it does.
+        let xnet = unsafe { self.net() != sys::dev_net(self.dev()) };
+        // SAFETY: the helper consumes the skb and the route's reference.
+        unsafe {
+            sys::iptunnel_xmit(
+                ptr::null_mut(),
+                route.into_raw(),
+                skb.into_raw(),
+                saddr,
+                daddr,
+                sys::IPPROTO_IPIP as u8,
+                tos,
+                ttl,
+                df_be,
+                xnet,
+            )
+        }
+    }
+
+    /// Grow the device's headroom hint to `headroom` (`ip_tunnel_adj_headroom`).
+    pub(crate) fn adjust_headroom(&self, headroom: u32) {
+        // SAFETY: a live device of ours (type invariant); the helper
+        // updates `needed_headroom` with WRITE_ONCE.
+        unsafe { sys::ip_tunnel_adj_headroom(self.dev(), headroom) }
+    }
+
     /// Hand a received packet to the stack as coming from this tunnel
     /// (`ip_tunnel_rcv`), or drop it if its outer header cannot be removed.
     pub(crate) fn deliver(&self, mut skb: Skb, tpi: &sys::tnl_ptk_info) {
@@ -321,9 +457,11 @@ impl<'a> Tunnel<'a> {
         // SAFETY: a live device (type invariant); the counters are atomic.
         unsafe {
             match why {
-                TxError::Protocol => {}
-                TxError::NoMap => sys::fan_dev_stats_inc_tx_carrier_errors(dev),
+                TxError::Protocol | TxError::TooBig => {}
+                TxError::NoMap | TxError::NoRoute => sys::fan_dev_stats_inc_tx_carrier_errors(dev),
                 TxError::ToSelf => sys::fan_dev_stats_inc_tx_aborted_errors(dev),
+                TxError::Loop => sys::fan_dev_stats_inc_collisions(dev),
+                TxError::NoRoom => return sys::fan_dev_stats_inc_tx_dropped(dev),
             }
             sys::fan_dev_stats_inc_tx_errors(dev);
         }
@@ -341,7 +479,7 @@ impl<'a> Tunnel<'a> {
     fn fan(&self) -> &FanState {
         // SAFETY: the private area is PRIV_SIZE bytes (type invariant), so
         // FAN_OFFSET is in bounds and aligned for FanState; alloc_netdev
-        // zeroes it, which is a valid FanState (null pointer).
+        // zeroes it, which is a valid FanState (null pointers, `None`).
         unsafe {
             &*self
                 .ip_tunnel()
@@ -349,6 +487,14 @@ impl<'a> Tunnel<'a> {
                 .add(FAN_OFFSET)
                 .cast::<FanState>()
         }
+    }
+
+    /// Replace the route cache (dropping the old one releases its routes).
+    /// Only `init` and `uninit` call it: before the device's first transmit
+    /// and after its last, so nothing reads the cache meanwhile.
+    fn set_routes(&mut self, routes: Option<RouteCache>) {
+        // SAFETY: see above; `&mut self` is ndo_init or ndo_uninit under RTNL.
+        unsafe { *self.fan().routes.get() = routes };
     }
 
     /// The device's fan maps, if it is a fan device.

@@ -38,7 +38,7 @@ pub mod wire;
 
 pub use bridge::BridgeName;
 pub use error::{ApplyError, MapError};
-pub use local_cache::LocalCache;
+pub use local_cache::{slot_index, LocalCache};
 pub use map::FanMap;
 pub use prefix::Prefix;
 pub use slice::{Slice, DEFAULT_HOST_RESERVE};

@@ -32,6 +32,17 @@ pub struct LocalCache {
     slots: [AtomicU64; LOCAL_CACHE_SLOTS],
 }
 
+/// The slot of `addr` in a direct-mapped cache of `slots` entries, below
+/// `slots` (0 if there are none). Fibonacci hashing, the product's top bits:
+/// peers on one underlay differ in their low bits, which this spreads over
+/// all slots.
+pub fn slot_index(addr: Ipv4Addr, slots: usize) -> usize {
+    let hash = u64::from(u32::from(addr).wrapping_mul(0x9e37_79b9));
+    let slots = u64::try_from(slots).unwrap_or(u64::MAX).min(1 << 32);
+    // Both factors are below 2^32 + 1: the product fits in 64 bits.
+    usize::try_from(hash.wrapping_mul(slots) >> 32).unwrap_or(0)
+}
+
 fn entry(addr: Ipv4Addr, generation: u32, local: bool) -> u64 {
     let generation = u64::from(generation & GENERATION_MASK);
     (u64::from(u32::from(addr)) << 32) | (generation << 2) | VALID | u64::from(local)
@@ -46,11 +57,10 @@ impl LocalCache {
     }
 
     fn slot(&self, addr: Ipv4Addr) -> &AtomicU64 {
-        // Fibonacci hashing: peers differ in their low bits.
-        let hash = u32::from(addr).wrapping_mul(0x9e37_79b9) >> 28;
-        let index = usize::try_from(hash).unwrap_or(0) % LOCAL_CACHE_SLOTS;
         let [first, ..] = &self.slots;
-        self.slots.get(index).unwrap_or(first)
+        self.slots
+            .get(slot_index(addr, LOCAL_CACHE_SLOTS))
+            .unwrap_or(first)
     }
 
     /// Whether `addr` is local, as remembered for `generation`, or `None`.
@@ -89,6 +99,23 @@ mod tests {
 
     fn a(s: &str) -> Ipv4Addr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn slot_index_stays_in_range_and_spreads_neighbours() {
+        assert_eq!(slot_index(a("172.30.0.1"), 0), 0);
+        assert_eq!(
+            slot_index(a("255.255.255.255"), usize::MAX),
+            slot_index(a("255.255.255.255"), 1 << 32)
+        );
+        let mut used = [0u32; LOCAL_CACHE_SLOTS];
+        for host in 0..64u32 {
+            let index = slot_index(Ipv4Addr::from(0xac1e_0000 | host), LOCAL_CACHE_SLOTS);
+            assert!(index < LOCAL_CACHE_SLOTS);
+            used[index] += 1;
+        }
+        // 64 consecutive hosts over 16 slots: none empty, none crowded.
+        assert!(used.iter().all(|&n| (1..=8).contains(&n)), "{used:?}");
     }
 
     #[test]

@@ -144,16 +144,6 @@ expect_failure() {
 	echo "$out"
 }
 
-# Fails unless TEXT contains PATTERN (grep -E).
-expect_match() {
-	local what=$1 text=$2 pattern=$3
-	if ! grep -qE -- "$pattern" <<<"$text"; then
-		echo "$what: expected /$pattern/ in:" >&2
-		echo "$text" | sed 's/^/    /' >&2
-		return 1
-	fi
-}
-
 # Fails unless the two files are equal, showing the difference.
 expect_same() {
 	local what=$1

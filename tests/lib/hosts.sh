@@ -133,3 +133,13 @@ expect_eq() {
 		return 1
 	fi
 }
+
+# expect_match WHAT TEXT REGEX: TEXT has a line matching the extended REGEX.
+expect_match() {
+	local what=$1 text=$2 pattern=$3
+	if ! grep -qE -- "$pattern" <<<"$text"; then
+		echo "$what: expected /$pattern/ in:" >&2
+		echo "$text" | sed 's/^/    /' >&2
+		return 1
+	fi
+}
