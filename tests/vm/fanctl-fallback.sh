@@ -147,6 +147,21 @@ for step in bridge tunnel route forwarding nat dhcp state; do
 	expect_eq "h27 show after a failure at $step" "$(show_rows h27)" "Bridge Overlay Underlay Flags"
 	expect_eq "processes in h27 after a failure at $step" "$(ip netns pids fan-h27 | wc -l)" 0
 done
+# A route the kernel refuses in the middle of a batch (one already there:
+# what fanctl would add for 172.30.0.77, the 76th of 253 in one sendmsg)
+# fails the up, and the routes added around it are removed again.
+on h27 ip link set tunl0 up
+on h27 ip route add 250.77.0.0/16 via 172.30.0.77 dev tunl0 onlink metric 77
+netns_snapshot h27 >"$FANCTL_TMP/h27.taken"
+out=$(expect_failure "up with a route taken" fanctl_on h27 up 250.0.0.0/8 eth0/24)
+expect_match "route taken" "$out" "cannot add route 250\.77\.0\.0/16 .*\(76 of 253 .*File exists"
+netns_snapshot h27 >"$FANCTL_TMP/h27.after"
+expect_same "h27 after a refused route" "$FANCTL_TMP/h27.taken" "$FANCTL_TMP/h27.after"
+on h27 ip route del 250.77.0.0/16 via 172.30.0.77 dev tunl0 onlink metric 77
+on h27 ip link set tunl0 down
+netns_snapshot h27 >"$FANCTL_TMP/h27.after"
+expect_same "h27 with the route removed" "$FANCTL_TMP/h27.before" "$FANCTL_TMP/h27.after"
+
 # The same fan then comes up fine.
 fanctl_on h27 up 250.0.0.0/8 eth0/24 dhcp
 expect_eq "h27 peer routes (/24)" "$(on h27 ip route show dev tunl0 | grep -c ' via ')" 253
