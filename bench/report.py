@@ -347,8 +347,9 @@ def markdown(rep):
         "",
         "(e) is Linux's ipip on tunl0 with no remote and one onlink route per",
         "peer (fanctl's fallback): like (d), and unlike (b) and (c), it finds the",
-        "underlay destination per packet, so it cannot use the tunnel's cached",
-        "route (ip_tunnel_xmit's dst_cache serves fixed-remote tunnels only).",
+        "underlay destination per packet. It looks the underlay route up for",
+        "every packet (ip_tunnel_xmit's dst_cache serves fixed-remote tunnels",
+        "only); (d) keeps routes per CPU and destination (kmod/route.rs).",
         "",
     ]
     diagnosis_table(rep, out)

@@ -136,9 +136,10 @@ impl RouteCache {
 
     fn this_cpu<'a>(&'a self, _bh: &'a mut BhDisabled<'_>) -> &'a mut Slots {
         // SAFETY: this CPU's copy of the slots, valid while `self` is; with
-        // bottom halves disabled no other transmit runs on this CPU until
-        // the borrow ends (a nested transmit starts only once the packet is
-        // handed on, after it), and other CPUs use their own copies.
+        // bottom halves disabled no other transmit runs on this CPU while
+        // the borrow lasts (it spans no call that could transmit: only
+        // `dst_check`, `dst_hold` and `dst_release`), and other CPUs use
+        // their own copies.
         unsafe { &mut *sys::fan_this_cpu_ptr(self.0.as_ptr()).cast::<Slots>() }
     }
 
@@ -151,18 +152,20 @@ impl RouteCache {
         net: *mut sys::net,
         skb: &mut Skb,
     ) -> Result<Route> {
-        let slots = self.this_cpu(bh);
         let index = slot_index(Ipv4Addr::from(u32::from_be(key.daddr)), ROUTE_SLOTS);
-        let Some(slot) = slots.get_mut(index) else {
-            return lookup(key, net, skb);
-        };
-        if slot.key == key {
-            if let Some(route) = slot.take_valid() {
-                return Ok(route);
+        if let Some(slot) = self.this_cpu(bh).get_mut(index) {
+            if slot.key == key {
+                if let Some(route) = slot.take_valid() {
+                    return Ok(route);
+                }
             }
         }
+        // No borrow of the slots across the lookup: what it calls may log,
+        // and a console on a tunnel (netpoll) would transmit from there.
         let route = lookup(key, net, skb)?;
-        slot.remember(key, &route);
+        if let Some(slot) = self.this_cpu(bh).get_mut(index) {
+            slot.remember(key, &route);
+        }
         Ok(route)
     }
 }
