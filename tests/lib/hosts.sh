@@ -86,6 +86,25 @@ link_stat() {
 	on "$1" cat "/sys/class/net/$2/statistics/$3"
 }
 
+# stats_snapshot HOST DEV: remember every statistic of DEV in HOST, for
+# expect_delta WHAT COUNTER N: COUNTER of that device grew by exactly N since.
+declare -A _fan_stats=()
+_fan_stats_dev=()
+stats_snapshot() {
+	local path value
+	_fan_stats_dev=("$1" "$2")
+	_fan_stats=()
+	while IFS=: read -r path value; do
+		_fan_stats[${path##*/}]=$value
+	done < <(on "$1" grep -r . "/sys/class/net/$2/statistics")
+}
+
+expect_delta() {
+	local what=$1 counter=$2 want=$3 now
+	now=$(link_stat "${_fan_stats_dev[@]}" "$counter")
+	expect_eq "$what: $counter" $((now - _fan_stats[$counter])) "$want"
+}
+
 # Send BYTES random bytes over TCP from container FROM to TO_ADDR:PORT in
 # container TO and fail unless the far end received exactly them.
 tcp_transfer_check() {

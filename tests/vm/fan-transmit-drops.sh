@@ -17,29 +17,17 @@ fan_host_up h28 250.0.0.0/8:172.30.0.0/16 250.0.28.1/24
 container_add h27 c27 br0 250.0.27.2/24 250.0.27.1
 container_add h28 c28 br0 250.0.28.2/24 250.0.28.1
 
-tx_stat() { link_stat h27 tunl0 "$1"; }
-declare -A before
-snapshot() {
-	local s
-	for s in tx_errors tx_carrier_errors tx_aborted_errors tx_packets; do
-		before[$s]=$(tx_stat $s)
-	done
-}
-# expect_delta WHAT COUNTER N: COUNTER grew by exactly N since the snapshot
-expect_delta() {
-	expect_eq "$1: $2" $(($(tx_stat "$2") - ${before[$2]})) "$3"
-}
 send() { # send DST: three pings from h27 that cannot be answered
 	on h27 ping -c 3 -i 0.2 -W 1 "$1" >/dev/null 2>&1 || true
 }
 
 # The fan works between the two hosts: the checks below start from there.
 on c27 ping -c 2 -W 3 250.0.28.2 >/dev/null
-expect_eq "tx_errors after working traffic" "$(tx_stat tx_errors)" 0
+expect_eq "tx_errors after working traffic" "$(link_stat h27 tunl0 tx_errors)" 0
 
 # No map: 10.99.0.0/16 is routed into tunl0 but lies in no overlay.
 on h27 ip route add 10.99.0.0/16 dev tunl0
-snapshot
+stats_snapshot h27 tunl0
 send 10.99.0.5
 expect_delta "no map" tx_carrier_errors 3
 expect_delta "no map" tx_errors 3
@@ -48,14 +36,14 @@ expect_delta "no map" tx_packets 0
 # To itself: 250.0.27.77 is routed into tunl0 (not the bridge), and maps
 # to 172.30.0.27, this host.
 on h27 ip route add 250.0.27.77/32 dev tunl0
-snapshot
+stats_snapshot h27 tunl0
 send 250.0.27.77
 expect_delta "to itself" tx_aborted_errors 3
 expect_delta "to itself" tx_errors 3
 expect_delta "to itself" tx_packets 0
 
 # 250.0.29.0/24 belongs to 172.30.0.29, which nobody has: sent (and lost).
-snapshot
+stats_snapshot h27 tunl0
 send 250.0.29.5
 expect_delta "to a host that is not there" tx_packets 3
 expect_delta "to a host that is not there" tx_errors 0
@@ -63,23 +51,23 @@ expect_delta "to a host that is not there" tx_errors 0
 # h27 takes 172.30.0.29 as a second address: the same destination is now
 # this host, from the first packet on; and no longer once it is removed.
 on h27 ip addr add 172.30.0.29/16 dev eth0
-snapshot
+stats_snapshot h27 tunl0
 send 250.0.29.5
 expect_delta "after the address is added" tx_aborted_errors 3
 expect_delta "after the address is added" tx_packets 0
 on h27 ip addr del 172.30.0.29/16 dev eth0
-snapshot
+stats_snapshot h27 tunl0
 send 250.0.29.5
 expect_delta "after the address is removed" tx_aborted_errors 0
 expect_delta "after the address is removed" tx_packets 3
 
 # A local route (no interface address) makes an address this host's too.
 on h27 ip route add local 172.30.0.30/32 dev lo table local
-snapshot
+stats_snapshot h27 tunl0
 send 250.0.30.5
 expect_delta "with a local route" tx_aborted_errors 3
 on h27 ip route del local 172.30.0.30/32 dev lo table local
-snapshot
+stats_snapshot h27 tunl0
 send 250.0.30.5
 expect_delta "without the local route" tx_aborted_errors 0
 expect_delta "without the local route" tx_packets 3
@@ -88,7 +76,7 @@ expect_delta "without the local route" tx_packets 3
 # error of no other kind.
 on h27 sysctl -qw net.ipv6.conf.tunl0.disable_ipv6=0
 on h27 ip -6 addr add 2001:db8:27::1/64 dev tunl0 nodad
-snapshot
+stats_snapshot h27 tunl0
 on h27 ping -6 -c 3 -i 0.2 -W 1 2001:db8:27::2 >/dev/null 2>&1 || true
 expect_delta "IPv6" tx_errors 3
 expect_delta "IPv6" tx_carrier_errors 0

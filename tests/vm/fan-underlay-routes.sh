@@ -22,18 +22,6 @@ done
 container_add h27 c27 br0 250.0.27.2/24 250.0.27.1
 container_add h28 c28 br0 250.0.28.2/24 250.0.28.1
 
-tx_stat() { link_stat h27 tunl0 "$1"; }
-declare -A before
-snapshot() {
-	local s
-	for s in tx_errors tx_carrier_errors collisions tx_packets; do
-		before[$s]=$(tx_stat $s)
-	done
-}
-# expect_delta WHAT COUNTER N: COUNTER grew by exactly N since the snapshot
-expect_delta() {
-	expect_eq "$1: $2" $(($(tx_stat "$2") - ${before[$2]})) "$3"
-}
 # ping_df SIZE: one ping from c27 to c28 with SIZE bytes of data and DF set
 ping_df() {
 	on c27 ping -M do -c 1 -W 2 -s "$1" 250.0.28.2 2>&1 || true
@@ -57,7 +45,7 @@ works "at the start"
 
 # A blackhole route to the peer: every packet fails its route lookup.
 on h27 ip route add blackhole 172.30.0.28/32
-snapshot
+stats_snapshot h27 tunl0
 lost "blackhole"
 expect_delta "blackhole" tx_carrier_errors 3
 expect_delta "blackhole" tx_errors 3
@@ -67,7 +55,7 @@ works "blackhole removed"
 
 # A route to the peer through the tunnel itself: refused, not looped.
 on h27 ip route add 172.30.0.28/32 dev tunl0
-snapshot
+stats_snapshot h27 tunl0
 lost "route into the tunnel"
 expect_delta "route into the tunnel" collisions 3
 expect_delta "route into the tunnel" tx_errors 3
@@ -77,7 +65,7 @@ works "route into the tunnel removed"
 
 # A 1400-byte path to the peer leaves 1380 for the container's packets.
 on h27 ip route add 172.30.0.28/32 dev eth0 mtu lock 1400
-snapshot
+stats_snapshot h27 tunl0
 expect_match "path of 1400: 1428-byte packet" "$(ping_df 1400)" 'mtu ?= ?1380'
 expect_delta "path of 1400" tx_errors 1
 expect_delta "path of 1400" tx_packets 0
@@ -110,7 +98,7 @@ with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP) as s:
     s.sendto(icmp, ("172.30.0.27", 0))
 EOF
 expect_match "learned path MTU" "$(on h27 ip route get 172.30.0.28)" 'mtu 1300'
-snapshot
+stats_snapshot h27 tunl0
 expect_match "learned 1300: 1400-byte packet" "$(ping_df 1400)" 'mtu ?= ?1280'
 expect_delta "learned 1300" tx_errors 1
 expect_match "learned 1300: 1280-byte packet" "$(ping_df 1252)" ' 1 received'
