@@ -84,8 +84,8 @@ pub fn errno_of(err: &anyhow::Error) -> Option<i32> {
 
 /// Appends one netlink message to `out`, padded to 4 bytes (and its length
 /// with them, as iproute2 and neli count it). The header
-/// (`struct nlmsghdr`) is written by hand: a builder and a buffer for each
-/// would cost more than the request itself in a batch of tens of thousands.
+/// (`struct nlmsghdr`) is written by hand, straight into `out`: no builder
+/// and no buffer of its own for each request of a batch of tens of thousands.
 fn encode_request<P>(seq: u32, ty: Rtm, flags: NlmF, payload: P, out: &mut Vec<u8>) -> Result<()>
 where
     P: Size + ToBytes,

@@ -48,8 +48,8 @@ impl std::fmt::Display for Route {
 
 impl Route {
     /// The request: `struct rtmsg` and its attributes, written out by hand
-    /// (the fallback sends tens of thousands, and building each through
-    /// neli's builders cost more than the kernel's work on it).
+    /// (the fallback sends tens of thousands, and neli's builders allocate
+    /// for every attribute of every one).
     fn message(&self, add: bool) -> Buffer {
         // A delete matches any scope, protocol and type; an add says what
         // `ip route add` would.
