@@ -139,7 +139,8 @@ _fan_wait_listen() {
 # Assertions that print what was expected.
 expect_ge() {
 	local what=$1 got=$2 want=$3
-	if [ "$got" -lt "$want" ]; then
+	# Not a number (an empty counter, an error message) is a failure too.
+	if ! [[ $got =~ ^-?[0-9]+$ ]] || [ "$got" -lt "$want" ]; then
 		echo "$what: got $got, expected at least $want" >&2
 		return 1
 	fi
