@@ -12,14 +12,16 @@
 #   b  Linux's C ipip.ko, ipip0 with a fixed remote
 #   c  our fan_ipip.ko, ipip0 with a fixed remote (no fan map)
 #   d  our fan_ipip.ko, the fan map 250.0.0.0/8:172.30.0.0/16 on tunl0
-#   e  Linux's C ipip.ko, tunl0 with no remote and one onlink route per peer
-#      (fanctl's fallback data path: like d, a destination per packet)
+#   e  Linux's C ipip.ko, tunl0 with no remote and the routes fanctl's
+#      fallback installs for the /16 underlay: one onlink route per peer
+#      host, 65,533, and the overlay route (like d, a destination per packet)
 # and, UDP 64 B only, variants of d:
 #   dnv   d with net.fan.validate_source=0 (no source check on receive)
 #   d16, d64, d256: d with 15, 63, 255 more maps, the one in use last
 #
 # Each round runs a b c e d dnv d16 d64 d256 in that order (the
-# configurations alternate; bench/report.py reports medians over rounds).
+# configurations alternate; bench/report.py reports medians over rounds),
+# each measured once the guest is idle again after its setup.
 # Then the setup rounds: `fanctl up`/`fanctl down` with the module and in
 # fallback mode (plain ipip, one route per peer of a /16 underlay).
 #
@@ -187,6 +189,73 @@ fan_maps_set() {
 	done
 }
 
+# (e)'s routes are fanctl's own: for each host, fanctl runs in fallback
+# mode in a scratch namespace whose dummy eth0 holds that host's underlay
+# address, and what it put on tunl0 is kept as `ip -batch` lines. Not in
+# the host itself: fanctl also makes a bridge and NAT, which would bring
+# conntrack into (e)'s data path and no other's. Needs ipip, not the fan.
+fallback_routes_get() {
+	local h n peers dir
+	for h in 27 28; do
+		dir=$WORK/x$h
+		mkdir -p "$dir"
+		_fan_ns_add fan-x$h
+		ip -n fan-x$h link add eth0 mtu 1500 type dummy
+		ip -n fan-x$h addr add 172.30.0.$h/16 dev eth0
+		ip -n fan-x$h link set eth0 up
+		local env=(env FAN_RUN_DIR="$dir/run" FAN_STATE_DIR="$dir/state" FAN_CONFIG="$dir/fan")
+		if ! on x$h "${env[@]}" "$FANCTL" up 250.0.0.0/8 172.30.0.$h/16 2>"$dir/err" >/dev/null; then
+			warn "fanctl up in fallback mode (for h$h) failed: $(head -3 "$dir/err")"
+			return 1
+		fi
+		grep -q '"mode": *"fallback"' <<<"$(on x$h "${env[@]}" "$FANCTL" show --json)" ||
+			warn "fanctl (for h$h) does not say mode fallback"
+		# -d: type, protocol and scope too, so that the replay is exact.
+		on x$h ip -4 -d route show dev tunl0 >"$dir/routes"
+		on x$h "${env[@]}" "$FANCTL" down 250.0.0.0/8 172.30.0.$h/16 2>"$dir/err" >/dev/null ||
+			warn "fanctl down (for h$h) failed: $(head -3 "$dir/err")"
+		ip netns del fan-x$h
+		sed 's/^/route add /; s/$/ dev tunl0/' "$dir/routes" >"$WORK/e.h$h.batch"
+		n=$(wc -l <"$dir/routes")
+		peers=$(grep -c ' via ' "$dir/routes" || true)
+		# Every address of the /16 but its network, broadcast and own.
+		[ "$peers" = $(((1 << 16) - 3)) ] ||
+			warn "fanctl's fallback (for h$h) made $peers peer routes, expected $(((1 << 16) - 3))"
+		grep -q "^unicast 250\.0\.$(peer_of $h)\.0/24 via 172\.30\.0\.$(peer_of $h) .* onlink" "$dir/routes" ||
+			warn "fanctl's fallback routes (for h$h) have no route to h$(peer_of $h)'s slice"
+		emit "kind=routes cfg=e host=h$h fanctl_routes=$n fanctl_peer_routes=$peers"
+	done
+}
+
+# After (e)'s first setup: each host's tunl0 holds exactly what fanctl made.
+fallback_routes_check() {
+	local h n
+	for h in 27 28; do
+		on h$h ip -4 -d route show dev tunl0 >"$WORK/e.h$h.installed"
+		n=$(wc -l <"$WORK/e.h$h.installed")
+		if cmp -s "$WORK/x$h/routes" "$WORK/e.h$h.installed"; then
+			emit "kind=routes cfg=e host=h$h installed_routes=$n same_as_fanctl=1"
+		else
+			emit "kind=routes cfg=e host=h$h installed_routes=$n same_as_fanctl=0"
+			warn "h$h tunl0 routes differ from fanctl's: $(diff "$WORK/x$h/routes" "$WORK/e.h$h.installed" | grep -c '^[<>]') lines"
+		fi
+	done
+}
+
+# Waits until the guest has been idle for half a second (at most 30 s):
+# the kernel frees a large route set after an RCU grace period and a
+# deleted namespace in a workqueue, work that must not run in a measurement.
+quiesce() {
+	local i b0 b1
+	for i in $(seq 60); do
+		b0=$(cpu_busy)
+		sleep 0.5
+		b1=$(cpu_busy)
+		[ $((b1 - b0)) -gt 5 ] || return 0
+	done
+	warn "the guest was still busy 30 s after a setup"
+}
+
 config_set() {
 	local cfg=$1 h
 	case $cfg in
@@ -219,8 +288,9 @@ config_set() {
 		config_clear
 		driver_linux
 		for h in 27 28; do
+			# Up first, as fanctl does: onlink routes need it.
 			on h$h ip link set tunl0 up
-			on h$h ip route add 250.0.$(peer_of $h).0/24 via 172.30.0.$(peer_of $h) dev tunl0 onlink
+			on h$h ip -batch "$WORK/e.h$h.batch"
 		done
 		;;
 	dnv | d*)
@@ -333,6 +403,11 @@ net_rounds() {
 	local round cfg test tests status
 	topology_create
 	iperf_server_start
+	if [[ " $CONFIGS " == *" e "* ]]; then
+		log "(e): the routes of fanctl's fallback"
+		driver_linux
+		fallback_routes_get || warn "no routes for (e)"
+	fi
 	# Warm up (caches, ARP, the iperf3 binaries), not recorded.
 	config_set a
 	on c27 iperf3 -c $SERVER -t 1 >/dev/null || warn "warm-up iperf3 failed"
@@ -350,6 +425,11 @@ net_rounds() {
 				warn "configuration $cfg could not be set up in round $round"
 				continue
 			fi
+			if [ "$cfg" = e ] && [ ! -e "$WORK/e.checked" ]; then
+				fallback_routes_check
+				touch "$WORK/e.checked"
+			fi
+			quiesce
 			log "round $round/$ROUNDS: configuration $cfg: measuring"
 			# The variants of d: UDP 64 B only.
 			case $cfg in
@@ -378,9 +458,10 @@ kmem() {
 meminfo_of() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
 
 # timed.sh ERRFILE COMMAND...: runs COMMAND (stdout discarded, stderr to
-# ERRFILE) and prints "WALL_MS BUSY_MS USER_MS SYSTEM_MS": the guest's busy
-# CPU time meanwhile, and its user and kernel parts (10 ms resolution). Its
-# status is COMMAND's.
+# ERRFILE) and prints "TIME_MS BUSY_MS USER_MS SYSTEM_MS": its duration on
+# the guest's clock (instruction-counted under icount, see bench/run), the
+# guest's busy CPU time meanwhile, and its user and kernel parts (10 ms
+# resolution). Its status is COMMAND's.
 write_timer() {
 	cat >"$WORK/timed.sh" <<'EOF'
 #!/bin/bash
@@ -405,7 +486,7 @@ EOF
 }
 
 # Runs fanctl in host s40 with its own paths, timed inside the namespace (so
-# `ip netns exec` itself is not counted): prints "WALL_MS BUSY_MS".
+# `ip netns exec` itself is not counted): prints timed.sh's figures.
 fanctl_timed() {
 	local dir=$WORK/s40
 	mkdir -p "$dir"
@@ -487,6 +568,7 @@ setup_rounds() {
 # ---------------------------------------------------------------- main
 
 emit "kind=info guest_kernel=$(uname -r) vcpus=$(grep -c ^processor /proc/cpuinfo)" \
+	"guest_cpu_mhz=$(awk -F': ' '/^cpu MHz/ { print $2; exit }' /proc/cpuinfo)" \
 	"guest_cpu=$(awk -F': ' '/^model name/ { gsub(/ /, "_", $2); print $2; exit }' /proc/cpuinfo)" \
 	"iperf3=$(iperf3 --version | awk 'NR == 1 { print $2 }') rounds=$ROUNDS seconds=$SECONDS_PER_TEST quick=$QUICK clock=$CLOCK configs=${CONFIGS// /,}"
 start=$EPOCHREALTIME

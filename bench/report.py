@@ -6,6 +6,11 @@ and a PNG bar chart.
 
 Medians over the rounds, with min and max; ratios are of medians. The chart
 is skipped (with a note) when matplotlib is missing.
+
+Times are named by the clock QEMU really ran with (bench/run reads it back
+from QEMU's command line): instruction-counted time under -icount,
+wall-clock time without it. When that clock is unknown or not the one
+asked for, the times are not named either way and the exit status is 1.
 """
 
 import statistics
@@ -20,7 +25,7 @@ CONFIGS = {
 }
 # Diagnostic configurations, beside the four the targets are about.
 EXTRA = {
-    "e": "(e) Linux ipip, tunl0 + onlink peer routes",
+    "e": "(e) Linux ipip, tunl0 + fanctl's fallback routes",
     "dnv": "(d) with validate_source=0",
 }
 TESTS = {
@@ -107,6 +112,7 @@ class Report:
             if r.get("kind") == "info":
                 self.info.update({k: v for k, v in r.items() if k != "kind"})
         self.warnings = [r["msg"].replace("_", " ") for r in records if r.get("kind") == "warning"]
+        self.routes = [r for r in records if r.get("kind") == "routes"]
         # (kind, test, cfg) -> {round: record}
         self.by = defaultdict(dict)
         for r in records:
@@ -178,6 +184,29 @@ def diagnosis_table(rep, out):
         )
 
 
+def routes_lines(rep, out):
+    """(e)'s routes: how many fanctl made, whether the hosts held exactly them."""
+    made = {r["host"]: r for r in rep.routes if "fanctl_routes" in r}
+    held = {r["host"]: r for r in rep.routes if "installed_routes" in r}
+    if not made:
+        return
+    parts = []
+    for host in sorted(made):
+        text = (
+            f"{host}: {int(made[host]['fanctl_routes']):,} routes on tunl0 "
+            f"({int(made[host]['fanctl_peer_routes']):,} to peers)"
+        )
+        if host in held:
+            same = held[host].get("same_as_fanctl") == "1"
+            text += ", " + ("held exactly" if same else "**not** held exactly")
+        parts.append(text)
+    out.append(
+        "Routes of (e), made by `fanctl up` in fallback mode for each host's "
+        "underlay address and replayed with `ip -batch`: " + "; ".join(parts) + "."
+    )
+    out.append("")
+
+
 def maps_table(rep, out):
     out.append("| maps on tunl0 | median | min | max | spread | vs 1 map | vs (b) | CPU µs/packet | runs |")
     out.append("|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
@@ -194,17 +223,60 @@ def maps_table(rep, out):
         )
 
 
+class Clock:
+    """The guest's clock: what was asked for (the guest's `clock`) against
+    what QEMU's command line showed (bench/run's `qemu_clock`)."""
+
+    def __init__(self, info):
+        self.asked = info.get("clock", "?")
+        self.seen = info.get("qemu_clock", "none")
+        self.verified = self.seen == self.asked
+        # The guest's side: under icount QEMU's TSC counts virtual
+        # nanoseconds, so the guest calibrates it at 1000 MHz; without, it
+        # runs at the host's TSC rate.
+        self.tsc_mhz = num(info.get("guest_cpu_mhz"))
+        self.tsc_wrong = (
+            self.verified
+            and self.seen.startswith("icount-shift-")
+            and self.tsc_mhz is not None
+            and abs(self.tsc_mhz - 1000) > 10
+        )
+        self.verified = self.verified and not self.tsc_wrong
+        self.shift = None
+        if self.verified and self.seen.startswith("icount-shift-"):
+            self.shift = int(self.seen.rsplit("-", 1)[1])
+        if self.shift is not None:
+            self.name, self.short = "instruction-counted time", "instruction-counted"
+        elif self.verified and self.seen == "wall":
+            self.name, self.short = "wall-clock time", "wall-clock"
+        else:
+            self.name, self.short = "guest time, clock unverified", "clock unverified"
+
+    def problem(self):
+        if self.verified:
+            return None
+        if self.tsc_wrong:
+            return (
+                f"QEMU's command line shows {self.seen}, but the guest's TSC runs at "
+                f"{self.tsc_mhz:,.0f} MHz, not the 1000 MHz of icount's virtual nanoseconds"
+            )
+        if self.seen == "none":
+            return (
+                f"{self.asked} was asked for, and no QEMU command line was read back "
+                "(was the guest booted through bench/run's wrapper?)"
+            )
+        return f"{self.asked} was asked for, QEMU's command line shows {self.seen}"
+
+
 def icount_shift(rep):
-    clock = rep.info.get("clock", "wall")
-    if clock.startswith("icount-shift-"):
-        return int(clock.rsplit("-", 1)[1])
-    return None
+    return Clock(rep.info).shift
 
 
 def setup_table(rep, out):
-    shift = icount_shift(rep)
+    clock = Clock(rep.info)
+    shift = clock.shift
     insn = " | guest instructions (busy ÷ 2^shift ns)" if shift is not None else ""
-    out.append(f"| operation | median wall | min | max | median busy CPU (user + kernel){insn} | runs |")
+    out.append(f"| operation | median {clock.name} | min | max | median busy CPU (user + kernel){insn} | runs |")
     out.append("|---|--:|--:|--:|--:|" + ("--:|" if shift is not None else "") + "--:|")
     for test, cfg, label in SETUP:
         s = rep.stats("setup", test, cfg)
@@ -269,15 +341,16 @@ def targets_table(rep, out):
         0.97,
         rep.paired("net", "udp64", "d256", "udp64", "d"),
     )
+    clock = Clock(rep.info)
     row(
-        "`fanctl up`, module mode, <= 50 ms",
+        f"`fanctl up`, module mode, <= 50 ms ({clock.short})",
         rep.stats("setup", "fanctl_up", "module").median,
         50,
         lower_is_better=True,
         unit="ms",
     )
     row(
-        "`fanctl up`, fallback, /16 underlay, <= 2 s",
+        f"`fanctl up`, fallback, /16 underlay, <= 2 s ({clock.short})",
         rep.stats("setup", "fanctl_up", "fallback").median,
         2000,
         lower_is_better=True,
@@ -286,8 +359,18 @@ def targets_table(rep, out):
 
 
 def checks(rep):
-    """Sanity: the tunnel configurations really sent through their tunnel."""
+    """Sanity: the clock was the one asked for, one vCPU, the tunnel
+    configurations really sent through their tunnel, (e) had fanctl's
+    routes."""
     notes = []
+    problem = Clock(rep.info).problem()
+    if problem:
+        notes.append(f"the clock is unverified: {problem}")
+    if rep.info.get("vcpus", "1") != "1":
+        notes.append(f"the guest had {rep.info['vcpus']} vCPUs: the method is that of one")
+    for r in rep.routes:
+        if r.get("same_as_fanctl") == "0":
+            notes.append(f"(e): {r['host']}'s tunl0 routes were not those fanctl made")
     for (kind, test, cfg), rounds in sorted(rep.by.items()):
         if kind != "net" or cfg == "a":
             continue
@@ -306,15 +389,23 @@ def markdown(rep):
             "> developing the benchmark only: these figures are not for claims.",
             "",
         ]
-    shift = icount_shift(rep)
+    c = Clock(info)
+    shift = c.shift
     if shift is not None:
         clock = (
-            f"instruction time (QEMU `-icount shift={shift},sleep=on`: while the guest runs, "
-            f"its clock advances {2**shift} ns per instruction executed, so a saturated run "
-            "measures instructions, not the busy host; idle time passes in real time)"
+            f"instruction-counted time (QEMU `-icount shift={shift},sleep=on`, read back from "
+            f"QEMU's command line; the guest's TSC at {fmt(c.tsc_mhz, 1)} MHz, one tick per "
+            f"virtual ns, as icount makes it: while the guest runs, its clock advances {2**shift} ns per "
+            "instruction executed, so a saturated run measures instructions, not the busy host; "
+            "idle time passes in real time)"
+        )
+    elif c.verified:
+        clock = (
+            "wall-clock time (QEMU TCG without icount, read back from QEMU's command line; "
+            f"the guest's TSC at {fmt(c.tsc_mhz, 0)} MHz: the busy host's noise is in the figures)"
         )
     else:
-        clock = "wall-clock time (QEMU TCG without icount: the busy host's noise is in the figures)"
+        clock = f"**unverified**: {c.problem()}. Times and rates below are on an unknown clock"
     out += [
         f"- Date: {info.get('date', '?')}, commit {info.get('git', '?')}",
         f"- Host: {info.get('host_cpu', '?').replace('_', ' ')}, {info.get('host_cores', '?')} cores, "
@@ -322,7 +413,8 @@ def markdown(rep):
         f"QEMU {info.get('qemu', '?')}; load average (1/5/15 min) "
         f"{info.get('host_load_before', '?')} before, {info.get('host_load_after', '?')} after",
         f"- Guest: Linux {info.get('guest_kernel', '?')} under QEMU TCG (no KVM), "
-        f"{info.get('vcpus', '?')} vCPU ({info.get('guest_cpu', '?').replace('_', ' ')}), "
+        f"{info.get('vcpus', '?')} vCPU (QEMU `-smp {info.get('qemu_smp', '?')}`; "
+        f"{info.get('guest_cpu', '?').replace('_', ' ')}), "
         f"iperf3 {info.get('iperf3', '?')}",
         f"- Clock: {clock}",
         f"- {info.get('rounds', '?')} round(s), {info.get('seconds', '?')} s per iperf3 run, "
@@ -331,7 +423,8 @@ def markdown(rep):
         f"VM exit status {info.get('vm_status', '?')}",
         "",
         "Medians over the rounds, min and max beside them; *spread* is",
-        "(max − min) / median. Ratios are ratios of medians. Absolute figures",
+        "(max − min) / median. Rates and times are per second of the guest's",
+        "clock above. Ratios are ratios of medians. Absolute figures",
         "from a TCG guest say nothing about hardware: compare ratios. CPU",
         "µs/packet: the guest's busy CPU time (/proc/stat) over the packets",
         "c28 received, from 1 s into a run to 0.5 s before its end; every run",
@@ -345,13 +438,15 @@ def markdown(rep):
         "",
         "## Where (d)'s cost goes: (e) sends each packet to its own destination too",
         "",
-        "(e) is Linux's ipip on tunl0 with no remote and one onlink route per",
-        "peer (fanctl's fallback): like (d), and unlike (b) and (c), it finds the",
-        "underlay destination per packet. It looks the underlay route up for",
-        "every packet (ip_tunnel_xmit's dst_cache serves fixed-remote tunnels",
-        "only); (d) keeps routes per CPU and destination (kmod/route.rs).",
+        "(e) is Linux's ipip on tunl0 with no remote and the routes fanctl's",
+        "fallback installs (one onlink route per peer host and the overlay",
+        "route): like (d), and unlike (b) and (c), it finds the underlay",
+        "destination per packet. It looks the underlay route up for every",
+        "packet (ip_tunnel_xmit's dst_cache serves fixed-remote tunnels only);",
+        "(d) keeps routes per CPU and destination (kmod/route.rs).",
         "",
     ]
+    routes_lines(rep, out)
     diagnosis_table(rep, out)
     out += ["", "## Map count: (d) with more maps on tunl0 (UDP 64 B)", ""]
     maps_table(rep, out)
@@ -377,9 +472,12 @@ def chart(rep, path):
 
     colors = {"a": "#999999", "b": "#4c72b0", "c": "#dd8452", "d": "#55a868", "e": "#8172b3"}
     fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
+    clock = Clock(rep.info)
     title = "Fan benchmarks (QEMU TCG guest: compare ratios, not absolute figures)"
-    if icount_shift(rep) is not None:
-        title += f", instruction time (icount shift {icount_shift(rep)})"
+    if clock.shift is not None:
+        title += f", instruction-counted time (icount shift {clock.shift})"
+    else:
+        title += f", {clock.name}"
     if rep.quick():
         title = "QUICK MODE, NOT FOR CLAIMS: " + title
     fig.suptitle(title, fontsize=12)
@@ -410,7 +508,7 @@ def chart(rep, path):
         "b": "(b) ipip.ko",
         "c": "(c) ours,\nfixed",
         "d": "(d) ours,\nfan map",
-        "e": "(e) ipip.ko,\nper-peer\nroutes",
+        "e": "(e) ipip.ko,\nfanctl's\nfallback",
     }
     for ax, (test, (label, unit)) in zip(axes.flat, TESTS.items()):
         cfgs = [c for c in list(CONFIGS) + ["e"] if c in CONFIGS or rep.stats("net", test, c).n]
@@ -446,7 +544,7 @@ def chart(rep, path):
         ("fanctl_down", "fallback", "down\nfallback /16"),
     ]
     stats = [rep.stats("setup", t, c) for t, c, _ in items]
-    bars(ax, [lbl for _, _, lbl in items], stats, ["#55a868", "#55a868", "#c44e52", "#c44e52"], "ms", "fanctl wall time (log scale)")
+    bars(ax, [lbl for _, _, lbl in items], stats, ["#55a868", "#55a868", "#c44e52", "#c44e52"], "ms", f"fanctl, {clock.name} (log scale)")
     if any(s.n for s in stats):
         ax.set_yscale("log")
     for x, s in enumerate(stats):
@@ -469,6 +567,10 @@ def main():
         text += f"\n({note})\n"
     with open(sys.argv[2], "w") as f:
         f.write(text)
+    problem = Clock(rep.info).problem()
+    if problem:
+        print(f"report.py: the clock is unverified: {problem}", file=sys.stderr)
+        return 1
     return 0
 
 

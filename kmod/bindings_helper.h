@@ -40,8 +40,13 @@ const int FAN_SIOCCHGTUNNEL = SIOCCHGTUNNEL;
 const int FAN_SKB_GSO_IPXIP4 = SKB_GSO_IPXIP4;
 const int FAN_XFRM_POLICY_IN = XFRM_POLICY_IN;
 const unsigned int FAN_IFLA_MAX = IFLA_MAX;
+const unsigned int FAN_IFLA_MTU = IFLA_MTU;
+const unsigned int FAN_IFLA_LINKINFO = IFLA_LINKINFO;
+const u16 FAN_IFLA_INFO_DATA = IFLA_INFO_DATA;
 const int FAN_EMSGSIZE = EMSGSIZE;
+const int FAN_EOPNOTSUPP = EOPNOTSUPP;
 const u8 FAN_INET_DSCP_MASK = INET_DSCP_MASK;
+const unsigned short FAN_RTN_UNICAST = RTN_UNICAST;
 /* Where netdev_priv() finds a device's private area. */
 const size_t FAN_NETDEV_PRIV_OFFSET = ALIGN(sizeof(struct net_device), NETDEV_ALIGN);
 const u8 FAN_NLA_UNSPEC = NLA_UNSPEC;

@@ -6,7 +6,7 @@
 //! the `tunl0` fallback device in every namespace and the same receive
 //! handlers, and adds the `IFLA_IPTUN_FAN_MAP` attribute. On a device with
 //! fan maps each packet's underlay destination is computed from its inner
-//! destination (see FAN-SPEC.md).
+//! destination (see docs/mapping.md and docs/netlink.md).
 //!
 //! Layout: `link` (netlink configuration), `xmit` and `rcv` (the data path),
 //! `pernet` (namespaces and sysctls), `tunnel` (per-device state, RCU),
@@ -17,6 +17,20 @@
 //! the rest is safe Rust but for the `extern "C"` entry points, which
 //! only wrap the pointers the kernel passes. The address
 //! arithmetic and map table are the `fanmap` crate's, compiled in here.
+
+// A packet or a netlink message must never panic the kernel, which builds
+// Rust with overflow checks: arithmetic wraps or saturates where C's would,
+// indexing is checked, and nothing unwraps.
+#![deny(
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented
+)]
 
 use kernel::prelude::*;
 
@@ -98,7 +112,8 @@ impl kernel::Module for FanIpip {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         // The order of ipip.ko: namespaces (tunl0) before the handlers that
         // look tunnels up in them, and the link kind last.
-        let pernet = pernet::Registration::register().map_err(|e| explain("tunl0", e))?;
+        let pernet =
+            pernet::Registration::register(&link::LINK_OPS).map_err(|e| explain("tunl0", e))?;
         let handlers =
             rcv::Handlers::register().map_err(|e| explain("the ipip receive handler", e))?;
         let link = LinkKind::register().map_err(|e| explain("the ipip link kind", e))?;

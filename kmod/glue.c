@@ -49,6 +49,18 @@ void fan_dev_set_lltx(struct net_device *dev)
 	dev->lltx = true;
 }
 
+/*
+ * No netpoll (netconsole) through a tunnel: netpoll hands over Ethernet
+ * frames, which a tunnel would carry as garbage, and transmits with
+ * interrupts disabled, in the middle of whatever this CPU was sending
+ * (the per-CPU route cache included).
+ */
+void fan_dev_disable_netpoll(struct net_device *dev);
+void fan_dev_disable_netpoll(struct net_device *dev)
+{
+	dev->priv_flags |= IFF_DISABLE_NETPOLL;
+}
+
 unsigned int fan_ll_reserved_space(const struct net_device *dev);
 unsigned int fan_ll_reserved_space(const struct net_device *dev)
 {

@@ -6,16 +6,20 @@
 //! on the same exported ip_tunnel helpers, so a user cannot tell the
 //! difference except that fan maps work.
 
-use crate::fanmap::{IFLA_FAN_MAPPING, IFLA_IPTUN_FAN_MAP, MAX_MAPS, WIRE_LEN};
-use crate::netlink::FanMapAttr;
-use crate::nla::{Attrs, Extack, Msg};
+use crate::fanmap::{
+    IFLA_FAN_MAPPING, IFLA_IPTUN_FAN_MAP, IFLA_IPTUN_FAN_UNDERLAY, MAX_MAPS, WIRE_LEN,
+};
+use crate::netlink::FanMapAttrs;
+use crate::nla::{Attr, Attrs, Extack, Msg};
 use crate::sys::{self, KernelStatic, Shared};
 use crate::tunnel::{self, Tunnel, PRIV_SIZE};
 use crate::{pernet, xmit};
 use core::ffi::{c_int, CStr};
-use kernel::error::{code::*, Result};
+use kernel::error::{code::*, Error, Result};
 
 const MAXTYPE: usize = IFLA_IPTUN_FAN_MAP as usize;
+/// Slots of a request's parsed IFLA_INFO_DATA table.
+const DATA_LEN: u32 = MAXTYPE as u32 + 1;
 
 /// Encoded `-errno` for a C callback.
 fn errno(result: Result) -> c_int {
@@ -31,6 +35,8 @@ const fn policy(kind: u8) -> sys::nla_policy {
     p
 }
 
+// Evaluated at build time, where an index out of bounds fails the build.
+#[allow(clippy::indexing_slicing)]
 static POLICY: Shared<[sys::nla_policy; MAXTYPE + 1]> = Shared({
     let mut p = [policy(sys::FAN_NLA_UNSPEC); MAXTYPE + 1];
     p[sys::IFLA_IPTUN_LINK as usize] = policy(sys::FAN_NLA_U32);
@@ -93,6 +99,7 @@ unsafe extern "C" fn setup(dev: *mut sys::net_device) {
         (*dev).flags = sys::FAN_IFF_NOARP;
         (*dev).addr_len = 4;
         sys::fan_dev_set_lltx(dev);
+        sys::fan_dev_disable_netpoll(dev);
         sys::netif_keep_dst(dev);
         (*dev).features |= sys::FAN_IPIP_FEATURES;
         (*dev).hw_features |= sys::FAN_IPIP_FEATURES;
@@ -151,8 +158,8 @@ unsafe extern "C" fn tunnel_ctl(
     }
     p.i_key = 0;
     p.o_key = 0;
-    p.i_flags = [0; _];
-    p.o_flags = [0; _];
+    p.i_flags.fill(0);
+    p.o_flags.fill(0);
     tunnel.ioctl(p, cmd)
 }
 
@@ -187,34 +194,48 @@ const REMOTE_WITH_FAN: &CStr =
 const EXTERNAL_WITH_FAN: &CStr = c"fan-map cannot be used on an external (collect_md) device";
 const P2P_WITH_FAN: &CStr =
     c"fan-map cannot be used on a point-to-point device (one with a remote address)";
+const MPLS_WITH_FAN: &CStr =
+    c"fan-map needs IPv4 inside (proto ipip or any): a fan routes by the inner IPv4 destination";
+const TUNL0_ONLY_MAPS: &CStr =
+    c"tunl0 cannot be changed: with fan-map, its other attributes must keep their current values";
+const MTU_TOO_SMALL: &CStr = c"mtu less than device minimum";
+const MTU_TOO_LARGE: &CStr = c"mtu greater than device maximum";
+const FIRST_FAN_UNDERLAY: &CStr =
+    c"attribute 32 (the first fan's underlay) is not supported: use fan-map OVERLAY:UNDERLAY";
+const FAN_DEVICE_EXISTS: &CStr = c"an ipip device with the same local, remote and link exists (tunl0 has none): give this one a local address, or put the fan maps on tunl0";
 
 /// # Safety
 ///
 /// Called by the kernel as `rtnl_link_ops.validate` with a request's parsed
 /// attribute tables (`data` null or `MAXTYPE + 1` entries).
 unsafe extern "C" fn validate(
-    _tb: *mut *mut sys::nlattr,
+    tb: *mut *mut sys::nlattr,
     data: *mut *mut sys::nlattr,
     extack: *mut sys::netlink_ext_ack,
 ) -> c_int {
     // SAFETY: the kernel passes the request's parsed attributes and ack.
-    let (data, mut extack) = unsafe {
+    let (tb, data, mut extack) = unsafe {
         (
-            Attrs::from_raw(data, MAXTYPE as u32 + 1),
+            Attrs::from_raw(tb, sys::FAN_IFLA_MAX + 1),
+            Attrs::from_raw(data, DATA_LEN),
             Extack::from_raw(extack),
         )
     };
-    errno(check_request(data, &mut extack))
+    errno(check_request(tb, data, &mut extack))
 }
 
 /// What can be checked of a request without its device.
-fn check_request(data: Attrs<'_>, extack: &mut Extack<'_>) -> Result {
+fn check_request(tb: Attrs<'_>, data: Attrs<'_>, extack: &mut Extack<'_>) -> Result {
     if let Some(proto) = data.get(sys::IFLA_IPTUN_PROTO) {
         if !valid_proto(proto.get_u8()) {
             return Err(EINVAL);
         }
     }
-    let Some(maps) = FanMapAttr::from_data(data) else {
+    if let Some(underlay) = data.get(u32::from(IFLA_IPTUN_FAN_UNDERLAY)) {
+        extack.report(Some(underlay), FIRST_FAN_UNDERLAY);
+        return Err(Error::from_errno(-sys::FAN_EOPNOTSUPP));
+    }
+    let Some(maps) = FanMapAttrs::from_request(tb, data) else {
         return Ok(());
     };
     if let Some(remote) = data.get(sys::IFLA_IPTUN_REMOTE) {
@@ -226,6 +247,12 @@ fn check_request(data: Attrs<'_>, extack: &mut Extack<'_>) -> Result {
     if data.has(sys::IFLA_IPTUN_COLLECT_METADATA) {
         extack.report(None, EXTERNAL_WITH_FAN);
         return Err(EINVAL);
+    }
+    if let Some(proto) = data.get(sys::IFLA_IPTUN_PROTO) {
+        if u32::from(proto.get_u8()) == sys::IPPROTO_MPLS {
+            extack.report(Some(proto), MPLS_WITH_FAN);
+            return Err(EINVAL);
+        }
     }
     maps.validate(extack)
 }
@@ -285,7 +312,7 @@ unsafe fn link_request(
         (
             Tunnel::from_raw(dev),
             Attrs::from_raw(tb, sys::FAN_IFLA_MAX + 1),
-            Attrs::from_raw(data, MAXTYPE as u32 + 1),
+            Attrs::from_raw(data, DATA_LEN),
             Extack::from_raw(extack),
         )
     };
@@ -302,14 +329,22 @@ fn new_tunnel(
     extack: &mut Extack<'_>,
 ) -> Result {
     // Build the maps before the device exists, so a bad map creates nothing.
-    let maps = match FanMapAttr::from_data(data) {
-        Some(attr) => Some(attr.apply(None, extack)?),
+    let maps = match FanMapAttrs::from_request(tb, data) {
+        Some(attrs) => Some(attrs.apply(None, extack)?),
         None => None,
     };
     tunnel.setup_encap(data)?;
     let (mut parms, collect_md, fwmark) = netlink_parms(data);
     tunnel.set_collect_md(collect_md);
-    tunnel.newlink(tb, &mut parms, fwmark.unwrap_or(0))?;
+    tunnel
+        .newlink(tb, &mut parms, fwmark.unwrap_or(0))
+        .inspect_err(|e| {
+            // Linux refuses a second device with tunl0's parameters (no
+            // local, remote or link) with a bare EEXIST.
+            if maps.is_some() && *e == EEXIST {
+                extack.report(data.get(MAXTYPE as u32), FAN_DEVICE_EXISTS);
+            }
+        })?;
     tunnel.publish(maps);
     Ok(())
 }
@@ -340,8 +375,8 @@ fn change_tunnel(
     }
     let (maps, was_fan) = {
         let current = tunnel.maps();
-        let maps = match FanMapAttr::from_data(data) {
-            Some(attr) => Some(attr.apply(current, extack)?),
+        let maps = match FanMapAttrs::from_request(tb, data) {
+            Some(attrs) => Some(attrs.apply(current, extack)?),
             None => None,
         };
         (maps, current.is_some())
@@ -351,6 +386,8 @@ fn change_tunnel(
     // carries maps changes only the maps there. Without maps, tunl0
     // refuses changes as Linux's ipip does.
     if maps.is_some() && pernet::is_fallback(tunnel) {
+        check_unchanged(tunnel, data, extack)?;
+        check_mtu(tunnel, tb, extack)?;
         tunnel.publish(maps);
         return Ok(());
     }
@@ -377,21 +414,93 @@ fn change_tunnel(
         extack.report(data.get(MAXTYPE as u32), P2P_WITH_FAN);
         return Err(EINVAL);
     }
-
-    tunnel.setup_encap(data)?;
-    if collect_md || p2p != has_remote {
+    if fan_after && u32::from(parms.iph.protocol) == sys::IPPROTO_MPLS {
+        extack.report(data.get(sys::IFLA_IPTUN_PROTO), MPLS_WITH_FAN);
         return Err(EINVAL);
     }
-    tunnel.changelink(tb, &mut parms, fwmark)?;
+
+    // `ip_tunnel_encap_setup` applies the encapsulation before
+    // `ip_tunnel_changelink` may refuse the rest: put it back then, so that
+    // a refused request changes nothing (Linux's ipip leaves it changed).
+    // The MTU is checked with the new encapsulation's headers.
+    let saved = tunnel.saved_encap();
+    let changed = tunnel.setup_encap(data).and_then(|()| {
+        check_mtu(tunnel, tb, extack)?;
+        if collect_md || p2p != has_remote {
+            return Err(EINVAL);
+        }
+        tunnel.changelink(tb, &mut parms, fwmark)
+    });
+    if changed.is_err() {
+        tunnel.restore_encap(saved);
+    }
+    changed?;
     if maps.is_some() {
         tunnel.publish(maps);
     }
     Ok(())
 }
 
+/// Refuse an `IFLA_MTU` the device will not take before anything is
+/// applied: rtnetlink sets it only after `changelink` has succeeded
+/// (an `RTM_NEWLINK` of an existing device), too late to refuse the whole.
+fn check_mtu(tunnel: &Tunnel<'_>, tb: Attrs<'_>, extack: &mut Extack<'_>) -> Result {
+    let Some(attr) = tb.get(sys::FAN_IFLA_MTU) else {
+        return Ok(());
+    };
+    let mtu = attr.get_u32();
+    let (min, max) = tunnel.mtu_range();
+    if mtu == tunnel.mtu() {
+        Ok(())
+    } else if mtu < min || i32::try_from(mtu).is_err() {
+        extack.report(Some(attr), MTU_TOO_SMALL);
+        Err(EINVAL)
+    } else if mtu > max {
+        extack.report(Some(attr), MTU_TOO_LARGE);
+        Err(EINVAL)
+    } else {
+        Ok(())
+    }
+}
+
+/// Refuse a request whose stock attributes would change the device: on
+/// tunl0 only the maps may change. iproute2 repeats every current value in
+/// a change request, so an attribute is refused only if it differs.
+fn check_unchanged(tunnel: &Tunnel<'_>, data: Attrs<'_>, extack: &mut Extack<'_>) -> Result {
+    let parms = tunnel.parms();
+    let encap = tunnel.encap();
+    let df = parms.iph.frag_off & (sys::IP_DF as u16).to_be() != 0;
+    let same = |kind: u32, attr: Attr<'_>| match kind {
+        sys::IFLA_IPTUN_LINK => attr.get_u32() == parms.link as u32,
+        sys::IFLA_IPTUN_LOCAL => attr.get_be32() == sys::be32(parms.iph.saddr()),
+        sys::IFLA_IPTUN_REMOTE => attr.get_be32() == sys::be32(parms.iph.daddr()),
+        sys::IFLA_IPTUN_TTL => attr.get_u8() == parms.iph.ttl,
+        sys::IFLA_IPTUN_TOS => attr.get_u8() == parms.iph.tos,
+        sys::IFLA_IPTUN_PROTO => attr.get_u8() == parms.iph.protocol,
+        sys::IFLA_IPTUN_PMTUDISC => (attr.get_u8() != 0) == df,
+        sys::IFLA_IPTUN_ENCAP_TYPE => attr.get_u16() == encap.type_,
+        sys::IFLA_IPTUN_ENCAP_FLAGS => attr.get_u16() == encap.flags,
+        sys::IFLA_IPTUN_ENCAP_SPORT => attr.get_u16() == encap.sport,
+        sys::IFLA_IPTUN_ENCAP_DPORT => attr.get_u16() == encap.dport,
+        sys::IFLA_IPTUN_FWMARK => attr.get_u32() == tunnel.fwmark(),
+        sys::IFLA_IPTUN_COLLECT_METADATA => tunnel.collect_md(),
+        _ => true,
+    };
+    let changed = (0..MAXTYPE as u32)
+        .filter_map(|kind| Some((kind, data.get(kind)?)))
+        .find(|&(kind, attr)| !same(kind, attr));
+    match changed {
+        Some((_, attr)) => {
+            extack.report(Some(attr), TUNL0_ONLY_MAPS);
+            Err(EINVAL)
+        }
+        None => Ok(()),
+    }
+}
+
 /// `nla_total_size`: header plus payload, padded.
 const fn nla_total_size(payload: usize) -> usize {
-    (sys::NLA_HDRLEN + payload).next_multiple_of(4)
+    sys::NLA_HDRLEN.wrapping_add(payload).wrapping_add(3) & !3
 }
 
 /// # Safety
@@ -402,17 +511,22 @@ unsafe extern "C" fn get_size(dev: *const sys::net_device) -> usize {
     // SAFETY: called under RTNL for a device of ours.
     let maps =
         unsafe { Tunnel::from_raw(dev.cast_mut()) }.map_or(0, |t| t.maps().map_or(0, |m| m.len()));
-    let stock = nla_total_size(4) * 3 // link, local, remote
-        + nla_total_size(1) * 4 // ttl, tos, proto, pmtudisc
-        + nla_total_size(2) * 4 // encap type, flags, sport, dport
-        + nla_total_size(0) // collect_md
-        + nla_total_size(4); // fwmark
     let fan = match maps {
         0 => 0,
-        n => nla_total_size(0) + n.min(MAX_MAPS) * nla_total_size(WIRE_LEN),
+        n => NEST_SIZE.saturating_add(n.min(MAX_MAPS).saturating_mul(MAPPING_SIZE)),
     };
-    stock + fan
+    STOCK_SIZE.saturating_add(fan)
 }
+
+/// What Linux's ipip dumps of every device.
+const STOCK_SIZE: usize = nla_total_size(4) * 3 // link, local, remote
+    + nla_total_size(1) * 4 // ttl, tos, proto, pmtudisc
+    + nla_total_size(2) * 4 // encap type, flags, sport, dport
+    + nla_total_size(0) // collect_md
+    + nla_total_size(4); // fwmark
+
+const NEST_SIZE: usize = nla_total_size(0);
+const MAPPING_SIZE: usize = nla_total_size(WIRE_LEN);
 
 /// # Safety
 ///

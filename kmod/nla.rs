@@ -5,6 +5,7 @@
 //! request's attributes against our policy before any callback sees them;
 //! the types here carry that guarantee so that callers need no `unsafe`.
 
+use crate::fanmap::attrs::offsets_of;
 use crate::sys;
 use core::ffi::{c_int, CStr};
 use core::marker::PhantomData;
@@ -38,6 +39,15 @@ impl<'a> Attr<'a> {
         self.payload().first().copied().unwrap_or(0)
     }
 
+    /// An NLA_U16 attribute's value as it is on the wire (host order, or
+    /// network order for ports).
+    pub(crate) fn get_u16(self) -> u16 {
+        match self.payload().first_chunk::<2>() {
+            Some(bytes) => u16::from_ne_bytes(*bytes),
+            None => 0,
+        }
+    }
+
     /// An NLA_U32 attribute's value, in host order.
     pub(crate) fn get_u32(self) -> u32 {
         self.ne_u32()
@@ -56,7 +66,8 @@ impl<'a> Attr<'a> {
     }
 
     /// The attribute that starts `offset` bytes into this one's payload, as
-    /// a nested attribute walker found it, for error reports.
+    /// a nested attribute walker found it; `None` unless all of it (header
+    /// and the `nla_len` it announces) lies inside the payload.
     pub(crate) fn nested_at(self, offset: usize) -> Option<Attr<'a>> {
         let payload = self.payload();
         let end = offset.checked_add(sys::NLA_HDRLEN)?;
@@ -66,7 +77,22 @@ impl<'a> Attr<'a> {
         // SAFETY: a whole, 4-byte aligned attribute header lies at `offset`
         // inside the payload (checked above), which lives for `'a`.
         let raw = unsafe { &*payload.as_ptr().add(offset).cast::<sys::nlattr>() };
+        let len = usize::from(raw.nla_len);
+        if len < sys::NLA_HDRLEN || len > payload.len().saturating_sub(offset) {
+            return None;
+        }
         Some(Attr { raw })
+    }
+
+    /// The attributes of type `kind` nested in this one, in order, as far as
+    /// the kernel's own parser walks them (`fanmap::attrs::offsets_of`).
+    pub(crate) fn nested_of_type(self, kind: u16) -> impl Iterator<Item = Attr<'a>> {
+        offsets_of(self.payload(), kind).filter_map(move |offset| self.nested_at(offset))
+    }
+
+    /// Whether both are the same attribute of the request.
+    pub(crate) fn is(self, other: Attr<'_>) -> bool {
+        ptr::eq(self.raw, other.raw)
     }
 
     fn as_ptr(self) -> *const sys::nlattr {
@@ -219,8 +245,10 @@ impl<'a> Msg<'a> {
         kind: u32,
         fill: impl FnOnce(&mut Self) -> Result<(), Error>,
     ) -> Result<(), Error> {
+        // Without NLA_F_NESTED, as Ubuntu's kernel wrote its fan map: its
+        // iproute2 does not mask the flag and would see no attribute.
         // SAFETY: a message of ours (type invariant).
-        let start = unsafe { sys::nla_nest_start(self.skb, self::kind(kind)) };
+        let start = unsafe { sys::nla_nest_start_noflag(self.skb, self::kind(kind)) };
         if start.is_null() {
             return Err(emsgsize());
         }

@@ -7,7 +7,6 @@
 //! - `validate_source` (0 or 1, default 1): drop decapsulated packets whose
 //!   inner source lies in a mapped overlay but belongs to another host.
 
-use crate::link::LINK_OPS;
 use crate::skb::SkbRef;
 use crate::sys::{self, KernelStatic};
 use crate::tunnel::Tunnel;
@@ -15,12 +14,16 @@ use core::ffi::{c_int, c_ulong, c_void};
 use core::mem::size_of;
 use core::net::Ipv4Addr;
 use core::ptr;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 use kernel::alloc::{flags, KBox};
 use kernel::error::{code::ENOMEM, to_result, Result};
 
 /// The kernel's id for our per-namespace data (set at registration).
 static NET_ID: AtomicU32 = AtomicU32::new(0);
+
+/// The link kind `tunl0` is made of, given at registration: the link kind
+/// (`link.rs`) is built on this module, not the other way round.
+static TUNL0_KIND: AtomicPtr<sys::rtnl_link_ops> = AtomicPtr::new(ptr::null_mut());
 
 /// What `net_generic` holds for us. `itn` must come first: the ip_tunnel
 /// helpers read `net_generic()` as a `struct ip_tunnel_net`.
@@ -147,7 +150,8 @@ unsafe fn try_init_net(net: *mut sys::net) -> Result {
         (*fnet).sysctl = header;
         (*fnet).sysctl_table = table;
 
-        let err = sys::ip_tunnel_init_net(net, id(), LINK_OPS.get(), c"tunl0".as_ptr().cast_mut());
+        let kind = TUNL0_KIND.load(Ordering::Acquire);
+        let err = sys::ip_tunnel_init_net(net, id(), kind, c"tunl0".as_ptr().cast_mut());
         if err != 0 {
             exit_net(net);
         }
@@ -176,8 +180,10 @@ unsafe extern "C" fn exit_net(net: *mut sys::net) {
 ///
 /// Called by the kernel as `pernet_operations.exit_batch_rtnl`, under RTNL.
 unsafe extern "C" fn exit_batch_rtnl(nets: *mut sys::list_head, dev_to_kill: *mut sys::list_head) {
-    // SAFETY: the kernel tears down these namespaces under RTNL.
-    unsafe { sys::ip_tunnel_delete_nets(nets, id(), LINK_OPS.get(), dev_to_kill) };
+    let kind = TUNL0_KIND.load(Ordering::Acquire);
+    // SAFETY: the kernel tears down these namespaces under RTNL; `kind` is
+    // the static link kind given at registration.
+    unsafe { sys::ip_tunnel_delete_nets(nets, id(), kind, dev_to_kill) };
 }
 
 static PERNET_OPS: KernelStatic<sys::pernet_operations> = KernelStatic::new({
@@ -194,7 +200,12 @@ static PERNET_OPS: KernelStatic<sys::pernet_operations> = KernelStatic::new({
 pub(crate) struct Registration(());
 
 impl Registration {
-    pub(crate) fn register() -> Result<Self> {
+    /// Registers the per-namespace data; every namespace gets a `tunl0` of
+    /// link kind `tunl0_kind`.
+    pub(crate) fn register(tunl0_kind: &'static KernelStatic<sys::rtnl_link_ops>) -> Result<Self> {
+        // Before any namespace is set up (registration runs `init_net` for
+        // each existing one).
+        TUNL0_KIND.store(tunl0_kind.get(), Ordering::Release);
         // SAFETY: a static ops table, registered once, unregistered in drop.
         to_result(unsafe { sys::register_pernet_device(PERNET_OPS.get()) })?;
         Ok(Registration(()))

@@ -61,11 +61,13 @@ fn receive(skb: Skb, tunnel: &Tunnel<'_>, ipproto: u8, outer_src: Ipv4Addr) {
         return;
     }
     if let Some(maps) = tunnel.maps() {
-        if ipproto == sys::IPPROTO_IPIP as u8 && pernet::validate_source(tunnel) {
-            let valid = skb
-                .view()
-                .data_ipv4()
-                .is_some_and(|inner| source_is_valid(maps, inner.saddr(), outer_src));
+        // MPLS inside has no IPv4 source to check: refused like a forged one.
+        if pernet::validate_source(tunnel) {
+            let valid = ipproto == sys::IPPROTO_IPIP as u8
+                && skb
+                    .view()
+                    .data_ipv4()
+                    .is_some_and(|inner| source_is_valid(maps, inner.saddr(), outer_src));
             if !valid {
                 tunnel.count_rx_frame_error();
                 return;

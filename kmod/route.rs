@@ -89,6 +89,14 @@ impl Route {
         self.saddr
     }
 
+    /// Whether the route leads to one host (not a broadcast, multicast,
+    /// local or blackhole destination).
+    pub(crate) fn is_unicast(&self) -> bool {
+        // SAFETY: a route we hold a reference to (type invariant); its type
+        // is set when it is created and never changes.
+        unsafe { (*self.rt.as_ptr()).rt_type == sys::FAN_RTN_UNICAST }
+    }
+
     /// The route's path MTU (`dst_mtu`).
     pub(crate) fn mtu(&self) -> u32 {
         // SAFETY: a route we hold a reference to (type invariant).
@@ -102,7 +110,8 @@ impl Route {
         // device lives at least as long (a dead device's routes are moved to
         // the blackhole device).
         unsafe {
-            sys::fan_ll_reserved_space(self.dev()) + u32::from((*self.rt.as_ptr()).dst.header_len)
+            sys::fan_ll_reserved_space(self.dev())
+                .saturating_add(u32::from((*self.rt.as_ptr()).dst.header_len))
         }
     }
 
@@ -210,7 +219,7 @@ impl Slot {
 
 /// `ip_route_output_key` for a fan packet, with the flow Linux's
 /// `ip_tunnel_xmit` builds.
-fn lookup(key: RouteKey, net: *mut sys::net, skb: &mut Skb) -> Result<Route> {
+pub(crate) fn lookup(key: RouteKey, net: *mut sys::net, skb: &mut Skb) -> Result<Route> {
     let mut flow: sys::flowi4 = sys::zeroed();
     // SAFETY: a packet of ours (the multipath hash may be computed and
     // stored in it); the tunnel's namespace, alive while the device is.

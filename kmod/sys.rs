@@ -8,6 +8,8 @@
 
 #[allow(
     clippy::all,
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing,
     clippy::undocumented_unsafe_blocks,
     clippy::missing_safety_doc,
     dead_code,
@@ -41,6 +43,7 @@ extern "C" {
     pub(crate) fn fan_skb_dev(skb: *const sk_buff) -> *mut net_device;
     pub(crate) fn fan_skb_protocol(skb: *const sk_buff) -> u16;
     pub(crate) fn fan_dev_set_lltx(dev: *mut net_device);
+    pub(crate) fn fan_dev_disable_netpoll(dev: *mut net_device);
     pub(crate) fn fan_dev_stats_inc_tx_dropped(dev: *mut net_device);
     pub(crate) fn fan_dev_stats_inc_collisions(dev: *mut net_device);
     pub(crate) fn fan_ll_reserved_space(dev: *const net_device) -> u32;
@@ -78,6 +81,13 @@ impl iphdr {
     pub(crate) fn daddr(&self) -> Ipv4Addr {
         // SAFETY: as above.
         Ipv4Addr::from(u32::from_be(unsafe { self.__bindgen_anon_1.addrs.daddr }))
+    }
+
+    /// A copy of the header with another source.
+    pub(crate) fn with_saddr(&self, addr: Ipv4Addr) -> Self {
+        let mut header = *self;
+        header.__bindgen_anon_1.addrs.saddr = be32(addr);
+        header
     }
 
     /// A copy of the header with another destination.

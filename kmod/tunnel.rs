@@ -10,9 +10,9 @@
 //! the kernel would otherwise look up for every packet: which underlay
 //! destinations are local, and their routes.
 
-use crate::fanmap::{LocalCache, MapTable};
+use crate::fanmap::{backoff, LocalCache, MapTable};
 use crate::nla::Attrs;
-use crate::route::{BhDisabled, Route, RouteCache, RouteKey};
+use crate::route::{self, BhDisabled, Route, RouteCache, RouteKey};
 use crate::skb::{Skb, SkbRef};
 use crate::sys;
 use core::cell::UnsafeCell;
@@ -21,7 +21,7 @@ use core::marker::PhantomData;
 use core::mem::{align_of, size_of};
 use core::net::Ipv4Addr;
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 use kernel::alloc::{flags, KBox};
 use kernel::error::to_result;
 use kernel::prelude::*;
@@ -59,6 +59,13 @@ pub(crate) struct Tunnel<'a> {
     _callback: PhantomData<&'a sys::net_device>,
 }
 
+/// A tunnel's encapsulation settings, kept across a change that may fail.
+pub(crate) struct SavedEncap {
+    encap: sys::ip_tunnel_encap,
+    encap_hlen: i32,
+    hlen: i32,
+}
+
 /// Why a packet is dropped, for the device's error counters.
 #[derive(Clone, Copy)]
 pub(crate) enum TxError {
@@ -72,6 +79,9 @@ pub(crate) enum TxError {
     NoRoute,
     /// The underlay route leads back into the tunnel: collisions.
     Loop,
+    /// The underlay routes the destination as broadcast or multicast:
+    /// tx_aborted_errors, as for this host.
+    NotUnicast,
     /// Too big for the path with DF set: an ICMP error was sent instead.
     TooBig,
     /// No memory for the outer headers: tx_dropped only.
@@ -178,19 +188,14 @@ impl<'a> Tunnel<'a> {
         let t = self.ip_tunnel();
         // SAFETY: plain integers of our tunnel state, updated unlocked by
         // the transmit and error paths as in Linux's ipip.
-        unsafe {
-            if (*t).err_count <= 0 {
-                return false;
-            }
-            let until = (*t).err_time.wrapping_add(sys::FAN_IPTUNNEL_ERR_TIMEO);
-            if (sys::jiffies().wrapping_sub(until) as core::ffi::c_long) < 0 {
-                (*t).err_count -= 1;
-                true
-            } else {
-                (*t).err_count = 0;
-                false
-            }
+        let (count, time) = unsafe { ((*t).err_count, (*t).err_time) };
+        if count <= 0 {
+            return false;
         }
+        let (report, count) = backoff::error_taken(count, within_backoff(time));
+        // SAFETY: as above.
+        unsafe { (*t).err_count = count };
+        report
     }
 
     /// The namespace the tunnel sends in.
@@ -226,8 +231,9 @@ impl<'a> Tunnel<'a> {
             sys::__dev_addr_set(dev, local.as_ptr().cast(), 4);
             let remote = iph.daddr().octets();
             ptr::copy_nonoverlapping(remote.as_ptr(), (*dev).broadcast.as_mut_ptr(), 4);
+            // ipip has no tunnel header of its own: only FOU/GUE's.
             (*t).tun_hlen = 0;
-            (*t).hlen = (*t).tun_hlen + (*t).encap_hlen;
+            (*t).hlen = (*t).encap_hlen;
             to_result(sys::ip_tunnel_init(dev))
         }
     }
@@ -253,6 +259,49 @@ impl<'a> Tunnel<'a> {
     }
 
     /// Apply the request's encapsulation (FOU/GUE) attributes, if any.
+    /// The encapsulation settings, for putting back after a refused change
+    /// (`ip_tunnel_encap_setup` clears them before it validates the new).
+    pub(crate) fn saved_encap(&self) -> SavedEncap {
+        let t = self.state();
+        SavedEncap {
+            encap: t.encap,
+            encap_hlen: t.encap_hlen,
+            hlen: t.hlen,
+        }
+    }
+
+    pub(crate) fn restore_encap(&mut self, saved: SavedEncap) {
+        let t = self.ip_tunnel();
+        // SAFETY: a tunnel of ours under RTNL (type invariant); the data path
+        // reads these unlocked, as it does while `ip_tunnel_encap_setup`
+        // writes them.
+        unsafe {
+            (*t).encap = saved.encap;
+            (*t).encap_hlen = saved.encap_hlen;
+            (*t).hlen = saved.hlen;
+        }
+    }
+
+    /// The MTUs the device takes: `dev_validate_mtu`'s range narrowed by
+    /// `ip_tunnel_change_mtu`'s, which leaves room for the outer header and
+    /// the encapsulation.
+    pub(crate) fn mtu_range(&self) -> (u32, u32) {
+        // `ETH_MIN_MTU` and `IP_MAX_MTU` of the kernel's headers.
+        const ETH_MIN_MTU: u32 = 68;
+        const IP_MAX_MTU: u32 = 0xffff;
+        // SAFETY: a live device (type invariant); plain integers.
+        let (min, max) = unsafe { ((*self.dev()).min_mtu, (*self.dev()).max_mtu) };
+        let headers = u32::try_from(self.state().hlen)
+            .unwrap_or(0)
+            .saturating_add(size_of::<sys::iphdr>() as u32);
+        let tunnel_max = IP_MAX_MTU.saturating_sub(headers);
+        let max = match max {
+            0 => tunnel_max,
+            max => max.min(tunnel_max),
+        };
+        (min.max(ETH_MIN_MTU), max)
+    }
+
     pub(crate) fn setup_encap(&mut self, data: Attrs<'_>) -> Result {
         if data.is_empty() {
             return Ok(());
@@ -313,19 +362,26 @@ impl<'a> Tunnel<'a> {
     }
 
     /// A count that changes whenever an IPv4 address or route of the
-    /// tunnel's namespace does (the sum of `rt_genid` and `dev_addr_genid`,
-    /// which only grow).
+    /// tunnel's namespace does: the sum of `rt_genid` (routes flushed),
+    /// `dev_addr_genid` (addresses) and `fib_seq` (every route added,
+    /// replaced or removed, in any table: a local route removed without a
+    /// flush, as `ip route del local ADDR table local` may do, moves only
+    /// this one).
     fn address_generation(&self) -> u32 {
         let net = self.net();
-        // SAFETY: two `atomic_t`s of the namespace, which lives as long as
-        // the device (type invariant), each read once as `atomic_read` does.
-        let (routes, addrs) = unsafe {
-            (
-                ptr::read_volatile(ptr::addr_of!((*net).ipv4.rt_genid.counter)),
-                ptr::read_volatile(ptr::addr_of!((*net).ipv4.dev_addr_genid.counter)),
-            )
-        };
-        (routes as u32).wrapping_add(addrs as u32)
+        // SAFETY: integers of the namespace, which lives as long as the
+        // device (type invariant), written by others (`fib_seq` under RTNL)
+        // and read once each, with acquire ordering so that the lookup that
+        // follows sees at least the change a new generation stands for.
+        unsafe {
+            let routes = atomic_u32(ptr::addr_of_mut!((*net).ipv4.rt_genid.counter).cast());
+            let addrs = atomic_u32(ptr::addr_of_mut!((*net).ipv4.dev_addr_genid.counter).cast());
+            let fib = atomic_u32(ptr::addr_of_mut!((*net).ipv4.fib_seq));
+            routes
+                .load(Ordering::Acquire)
+                .wrapping_add(addrs.load(Ordering::Acquire))
+                .wrapping_add(fib.load(Ordering::Acquire))
+        }
     }
 
     /// Send `skb` with the outer `header` (`ip_tunnel_xmit`), or by its
@@ -343,17 +399,19 @@ impl<'a> Tunnel<'a> {
     }
 
     /// The underlay route for `key`, from this CPU's cache if the kernel
-    /// still deems it valid. `None` for a device without a cache.
+    /// still deems it valid.
     pub(crate) fn route(
         &self,
         bh: &mut BhDisabled<'_>,
         key: RouteKey,
         skb: &mut Skb,
-    ) -> Option<Result<Route>> {
+    ) -> Result<Route> {
         // SAFETY: transmit runs only between `init` and `uninit`, the only
         // writers (see `set_routes`).
-        let routes = unsafe { &*self.fan().routes.get() }.as_ref()?;
-        Some(routes.route(bh, key, self.net(), skb))
+        match unsafe { &*self.fan().routes.get() } {
+            Some(routes) => routes.route(bh, key, self.net(), skb),
+            None => route::lookup(key, self.net(), skb),
+        }
     }
 
     /// Send `skb` along `route` (`iptunnel_xmit`) with the outer header's
@@ -436,18 +494,12 @@ impl<'a> Tunnel<'a> {
     /// Count an ICMP error for the tunnel's error backoff (`err_count`,
     /// `err_time`), as Linux's ipip does.
     pub(crate) fn note_error(&self) {
-        let now = sys::jiffies();
         let t = self.ip_tunnel();
         // SAFETY: plain integers of our tunnel state, written unlocked by
         // the error handler as in Linux's ipip; nothing else writes them.
         unsafe {
-            let timeout = (*t).err_time.wrapping_add(sys::FAN_IPTUNNEL_ERR_TIMEO);
-            if (now.wrapping_sub(timeout) as core::ffi::c_long) < 0 {
-                (*t).err_count += 1;
-            } else {
-                (*t).err_count = 1;
-            }
-            (*t).err_time = now;
+            (*t).err_count = backoff::error_noted((*t).err_count, within_backoff((*t).err_time));
+            (*t).err_time = sys::jiffies();
         }
     }
 
@@ -459,7 +511,9 @@ impl<'a> Tunnel<'a> {
             match why {
                 TxError::Protocol | TxError::TooBig => {}
                 TxError::NoMap | TxError::NoRoute => sys::fan_dev_stats_inc_tx_carrier_errors(dev),
-                TxError::ToSelf => sys::fan_dev_stats_inc_tx_aborted_errors(dev),
+                TxError::ToSelf | TxError::NotUnicast => {
+                    sys::fan_dev_stats_inc_tx_aborted_errors(dev)
+                }
                 TxError::Loop => sys::fan_dev_stats_inc_collisions(dev),
                 TxError::NoRoom => return sys::fan_dev_stats_inc_tx_dropped(dev),
             }
@@ -552,6 +606,24 @@ pub(crate) fn read_netlink_parms(data: Attrs<'_>, parms: &mut sys::ip_tunnel_par
     // SAFETY: a parsed attribute table of the request (Attrs), with every
     // slot up to IFLA_IPTUN_MAX; the helper reads only what is present.
     unsafe { sys::ip_tunnel_netlink_parms(data.as_raw(), parms) }
+}
+
+/// Whether the tunnel's last ICMP error (at `err_time`) is recent enough to
+/// matter (`time_before(jiffies, err_time + IPTUNNEL_ERR_TIMEO)`).
+fn within_backoff(err_time: core::ffi::c_ulong) -> bool {
+    let until = err_time.wrapping_add(sys::FAN_IPTUNNEL_ERR_TIMEO);
+    (sys::jiffies().wrapping_sub(until) as core::ffi::c_long) < 0
+}
+
+/// An aligned kernel integer that others write concurrently, as an atomic.
+///
+/// # Safety
+///
+/// `p` points to a live, aligned 32-bit integer for `'a`.
+unsafe fn atomic_u32<'a>(p: *mut u32) -> &'a AtomicU32 {
+    // SAFETY: the caller's guarantee; the kernel writes it with plain or
+    // atomic stores of the whole word.
+    unsafe { AtomicU32::from_ptr(p) }
 }
 
 /// Free a table that readers may still see, after an RCU grace period.

@@ -71,13 +71,87 @@ fn transmit(mut skb: Skb, tunnel: &Tunnel<'_>, bh: &mut BhDisabled<'_>) -> Resul
     // A fan derives the destination from the inner IPv4 header.
     let inner = inner.ok_or(TxError::Protocol)?;
     let underlay = fan_destination(maps, inner.daddr(), |addr| tunnel.is_local(addr))?;
-    let header = template.with_daddr(underlay);
     prepare(&mut skb, ipproto)?;
+    let header = template.with_daddr(underlay);
+    let (route, header) = peer_route(tunnel, bh, &mut skb, header, &inner, maps)?;
     if !tunnel.is_plain_ipip() {
+        // FOU/GUE: Linux's path, which builds the encapsulation and looks
+        // the route up itself, from the source just checked.
+        drop(route);
         tunnel.send(skb, &header, ipproto);
         return Ok(());
     }
-    send_to_peer(skb, tunnel, bh, &header, &inner)
+    send_to_peer(skb, tunnel, route, &header, &inner)
+}
+
+/// The underlay route to the peer in `header` and the header to send with.
+///
+/// Without a local address of its own (tunl0), the outer source is this
+/// host's underlay address that owns the inner source's slice, so that the
+/// peer's source validation accepts the packet even where the route would
+/// prefer another address (a host with several, as on a routed underlay);
+/// the route's preferred source otherwise. A destination the underlay
+/// routes as anything but unicast (its broadcast address) is refused: every
+/// host there would take the packet and forward it back into the fan.
+fn peer_route(
+    tunnel: &Tunnel<'_>,
+    bh: &mut BhDisabled<'_>,
+    skb: &mut Skb,
+    mut header: sys::iphdr,
+    inner: &sys::iphdr,
+    maps: &crate::fanmap::MapTable,
+) -> Result<(Route, sys::iphdr), TxError> {
+    let key = route_key(tunnel, &header, inner);
+    let own_source = if header.saddr().is_unspecified() {
+        maps.underlay_for(inner.saddr())
+    } else {
+        None
+    };
+    let owned = own_source.and_then(|source| {
+        let key = RouteKey {
+            saddr: sys::be32(source),
+            ..key
+        };
+        // Not one of this host's addresses: the lookup refuses it.
+        let route = tunnel.route(bh, key, skb).ok()?;
+        Some((route, source))
+    });
+    let route = match owned {
+        Some((route, source)) => {
+            header = header.with_saddr(source);
+            route
+        }
+        None => tunnel.route(bh, key, skb).map_err(|_| TxError::NoRoute)?,
+    };
+    if !route.is_unicast() {
+        return Err(TxError::NotUnicast);
+    }
+    if route.dev() == tunnel.dev() {
+        return Err(TxError::Loop);
+    }
+    Ok((route, header))
+}
+
+/// What `ip_tunnel_xmit` would ask the FIB for this packet, but the
+/// multipath hash.
+fn route_key(tunnel: &Tunnel<'_>, header: &sys::iphdr, inner: &sys::iphdr) -> RouteKey {
+    RouteKey {
+        daddr: sys::be32(header.daddr()),
+        saddr: sys::be32(header.saddr()),
+        tos: outer_tos(header, inner) & sys::FAN_INET_DSCP_MASK,
+        link: tunnel.link(),
+        mark: tunnel.fwmark(),
+    }
+}
+
+/// The outer TOS before ECN: the template's, or the inner one's if the
+/// template says "inherit" (its low bit set).
+fn outer_tos(header: &sys::iphdr, inner: &sys::iphdr) -> u8 {
+    if header.tos & 1 != 0 {
+        inner.tos
+    } else {
+        header.tos
+    }
 }
 
 /// Offloads and checksums set up for encapsulation.
@@ -96,35 +170,11 @@ fn prepare(skb: &mut Skb, ipproto: u8) -> Result<(), TxError> {
 fn send_to_peer(
     mut skb: Skb,
     tunnel: &Tunnel<'_>,
-    bh: &mut BhDisabled<'_>,
+    route: Route,
     header: &sys::iphdr,
     inner: &sys::iphdr,
 ) -> Result<(), TxError> {
     skb.clear_ip_options();
-    let tos = if header.tos & 1 != 0 {
-        inner.tos
-    } else {
-        header.tos
-    };
-    let key = RouteKey {
-        daddr: sys::be32(header.daddr()),
-        saddr: sys::be32(header.saddr()),
-        tos: tos & sys::FAN_INET_DSCP_MASK,
-        link: tunnel.link(),
-        mark: tunnel.fwmark(),
-    };
-    let route = match tunnel.route(bh, key, &mut skb) {
-        Some(Ok(route)) => route,
-        Some(Err(_)) => return Err(TxError::NoRoute),
-        None => {
-            tunnel.send(skb, header, sys::IPPROTO_IPIP as u8);
-            return Ok(());
-        }
-    };
-    if route.dev() == tunnel.dev() {
-        return Err(TxError::Loop);
-    }
-
     let mut df = header.frag_off;
     if !tunnel.ignores_df() {
         df |= inner.frag_off & DF;
@@ -134,18 +184,18 @@ fn send_to_peer(
         skb.report_link_failure();
     }
 
-    let tos = ecn_encapsulate(tos, inner.tos);
+    let tos = ecn_encapsulate(outer_tos(header, inner), inner.tos);
     let ttl = if header.ttl == 0 {
         inner.ttl
     } else {
         header.ttl
     };
-    let headroom = route.headroom() + IPV4_HEADER_LEN;
+    let headroom = route.headroom().saturating_add(IPV4_HEADER_LEN);
     if !skb.make_headroom(headroom) {
         return Err(TxError::NoRoom);
     }
     tunnel.adjust_headroom(headroom);
-    tunnel.send_routed(skb, route, key.daddr, tos, ttl, df);
+    tunnel.send_routed(skb, route, sys::be32(header.daddr()), tos, ttl, df);
     Ok(())
 }
 
@@ -164,10 +214,13 @@ fn check_path_mtu(
     df: u16,
     inner: &sys::iphdr,
 ) -> Result<(), TxError> {
+    // In i64, where none of these can overflow; the lint wants it said.
     let encap = i64::from(tunnel.encap_len());
-    let packet = i64::from(skb.len()) - encap;
+    let packet = i64::from(skb.len()).saturating_sub(encap);
     let mtu = if df != 0 {
-        i64::from(route.mtu()) - i64::from(IPV4_HEADER_LEN) - encap
+        i64::from(route.mtu())
+            .saturating_sub(i64::from(IPV4_HEADER_LEN))
+            .saturating_sub(encap)
     } else {
         i64::from(skb.route_mtu().unwrap_or_else(|| tunnel.mtu()))
     };

@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use clap_complete::Shell;
 
 use crate::{
-    paths::Paths,
+    paths::{Paths, RunDirArg, DEFAULT_DNSMASQ, DEFAULT_NFT, DEFAULT_STATE_DIR},
     runtime::args::{CniArgs, DockerArgs, LxdArgs, CNI_EXAMPLES, DOCKER_EXAMPLES, LXD_EXAMPLES},
     spec::{self, FanSpec, Flags, SpecError},
 };
@@ -28,19 +28,28 @@ const EXAMPLES: &str = "\
 Examples:
   fanctl up 250.0.0.0/8 eth0/16 dhcp     fan 250/8 over eth0's /16, with DHCP
   fanctl up -o 250 -u 172.30.0.28 --dhcp --host-reserve 2
-  fanctl up -a                           every fan in /etc/network/fan
+  fanctl up -a                           every fan in /etc/network/fan, marked auto
   fanctl show                            Bridge Overlay Underlay Flags
   fanctl down 250.0.0.0/8 eth0/16
+  fanctl down -a                         every fan marked auto
   fanctl down -e                         every fan
   fanctl docker 250 --apply              a Docker network on the fan's bridge
   fanctl cni 250 --output /etc/cni/net.d/10-fan.conflist
   fanctl lxd 250 | lxc profile edit fan-250
 
-OVERLAY is N (N.0.0.0/8) or A.B.C.D/len. UNDERLAY is A.B.C.D (implies /16), \
+OVERLAY is N (N.0.0.0/8, N in 1..=255) or A.B.C.D/len. UNDERLAY is A.B.C.D (implies /16), \
 A.B.C.D/len, IFACE/len (the interface's first IPv4 address) or default/len \
 (the interface of the default route).
 
-Exit status: 0 success, 1 error, 2 bad command line.
+Exit status:
+  0  success
+  1  the command failed on this host: no such interface or address, a fan
+     already up with other settings, a step of `up` or a kernel request
+     failed, a bad line in the config file
+  2  the command line is wrong: an unknown option, a malformed overlay,
+     underlay or flag, a fan that cannot exist (an overlay that does not
+     fit the underlay, a host-reserve that does not fit the slice)
+
 Environment: FAN_CONFIG, FAN_RUN_DIR, FAN_STATE_DIR, FAN_DNSMASQ, FAN_NFT, \
 FAN_DOCKER (see the options of the same names).";
 
@@ -49,10 +58,17 @@ Examples:
   fanctl up 250.0.0.0/8 eth0/16 dhcp
   fanctl up 250 172.30.0.28 dhcp host-reserve 2 mtu 1480
   fanctl up -o 250.0.0.0/8 -u default/16 --dhcp --bridge fanbr
+  fanctl up 251 eth0/16 auto
   fanctl up -a
 
-Running `up` for a fan that is already up does nothing and succeeds. When a step \
-fails, what this run made is removed again and the step is named. Without the fan \
+`up -a` brings up every line of the config file not marked `off` and marks each \
+fan `auto`, as the flag `auto` does; a bad line or a failed fan is reported as \
+FILE:LINE, the other lines are still brought up, and the exit status is 1.
+
+Running `up` for a fan that is already up does nothing and succeeds. The fan, the \
+underlay's interface and address, the fans already up and the kernel's ipip are \
+checked before the bridge is made. When a step fails, what this run made is removed \
+again and the step is named. Without the fan \
 kernel module (no /proc/sys/net/fan/version), the fan runs on plain ipip with one \
 route per peer host, unless --no-fallback.";
 
@@ -63,7 +79,9 @@ Examples:
   fanctl down -a
   fanctl down -e --force
 
-`down` refuses while interfaces (containers) are attached to the fan bridge, \
+`down -a` takes down the fans marked `auto` (brought up by `up -a` or with the \
+flag `auto`), newest first, and leaves the others up; `down -e` takes down every \
+fan. `down` refuses while interfaces (containers) are attached to the fan bridge, \
 unless --force. Taking down a fan that is not up succeeds.";
 
 const SHOW_EXAMPLES: &str = "\
@@ -86,71 +104,58 @@ Flags say `fallback` when the fan runs on plain ipip routes (no fan module).";
     arg_required_else_help = true
 )]
 pub struct Cli {
-    #[command(flatten)]
-    pub global: Global,
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// `--config`, for the commands with `-a`.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Files and programs")]
-pub struct Global {
-    /// The fans for `up -a` and `down -a`
+pub struct ConfigArg {
+    /// The fans for -a
     #[arg(
         long,
-        global = true,
         env = "FAN_CONFIG",
         default_value = "/etc/network/fan",
         value_name = "FILE"
     )]
     pub config: PathBuf,
-    /// Lock, state and dnsmasq pid files
+}
+
+/// `--nft`, for the commands that change the NAT rules.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Files and programs")]
+pub struct NftArg {
+    /// The nft program
     #[arg(
         long,
-        global = true,
-        env = "FAN_RUN_DIR",
-        default_value = "/run/fan",
-        value_name = "DIR"
+        env = "FAN_NFT",
+        default_value = DEFAULT_NFT,
+        value_name = "PROGRAM"
     )]
-    pub run_dir: PathBuf,
+    pub nft: PathBuf,
+}
+
+/// What `up` needs to start a DHCP server.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Files and programs")]
+pub struct DhcpArgs {
     /// dnsmasq lease files
     #[arg(
         long,
-        global = true,
         env = "FAN_STATE_DIR",
-        default_value = "/var/lib/fan",
+        default_value = DEFAULT_STATE_DIR,
         value_name = "DIR"
     )]
     pub state_dir: PathBuf,
     /// The dnsmasq program
     #[arg(
         long,
-        global = true,
         env = "FAN_DNSMASQ",
-        default_value = "dnsmasq",
+        default_value = DEFAULT_DNSMASQ,
         value_name = "PROGRAM"
     )]
     pub dnsmasq: PathBuf,
-    /// The nft program
-    #[arg(
-        long,
-        global = true,
-        env = "FAN_NFT",
-        default_value = "nft",
-        value_name = "PROGRAM"
-    )]
-    pub nft: PathBuf,
-}
-
-impl Global {
-    pub fn paths(&self) -> Paths {
-        Paths {
-            run_dir: self.run_dir.clone(),
-            state_dir: self.state_dir.clone(),
-            dnsmasq: self.dnsmasq.clone(),
-            nft: self.nft.clone(),
-        }
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -211,7 +216,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
-    /// OVERLAY UNDERLAY, then flags: dhcp, host-reserve N, bridge NAME, mtu N
+    /// OVERLAY UNDERLAY, then flags: dhcp, host-reserve N, bridge NAME, mtu N, auto
     #[arg(value_name = "ARGS", num_args = 0.., conflicts_with_all = ["all", "overlay", "underlay"])]
     pub words: Vec<String>,
     /// Overlay network: N (N.0.0.0/8) or A.B.C.D/len
@@ -232,12 +237,23 @@ pub struct UpArgs {
     /// Bridge MTU instead of the underlay interface's MTU minus 20
     #[arg(long, value_name = "N", conflicts_with_all = ["all", "words"])]
     pub mtu: Option<String>,
-    /// Every fan of the config file not marked `off`
+    /// Mark the fan `auto`, for `down -a`
+    #[arg(long, conflicts_with_all = ["all", "words"])]
+    pub auto: bool,
+    /// Every fan of the config file not marked `off`, each marked `auto`
     #[arg(short, long)]
     pub all: bool,
     /// Fail instead of using plain ipip routes when the fan module is missing
     #[arg(long)]
     pub no_fallback: bool,
+    #[command(flatten)]
+    pub config: ConfigArg,
+    #[command(flatten)]
+    pub run_dir: RunDirArg,
+    #[command(flatten)]
+    pub dhcp_files: DhcpArgs,
+    #[command(flatten)]
+    pub nft: NftArg,
 }
 
 #[derive(Debug, Args)]
@@ -251,7 +267,7 @@ pub struct DownArgs {
     /// Underlay (checked for form only: the overlay names the fan)
     #[arg(short, long, requires = "overlay")]
     pub underlay: Option<String>,
-    /// Every fan of the config file not marked `off`
+    /// Every fan marked `auto` (what `up -a` brought up)
     #[arg(short, long, conflicts_with = "everything")]
     pub all: bool,
     /// Every fan that is up
@@ -260,6 +276,10 @@ pub struct DownArgs {
     /// Take the fan down even with containers attached to its bridge
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub run_dir: RunDirArg,
+    #[command(flatten)]
+    pub nft: NftArg,
 }
 
 #[derive(Debug, Args)]
@@ -267,15 +287,28 @@ pub struct ShowArgs {
     /// JSON instead of the table
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub run_dir: RunDirArg,
 }
 
-fn required(value: Option<&str>, what: &str) -> Result<String, SpecError> {
+/// The value of a required option, or a message pointing at the help of
+/// `command`.
+fn required(value: Option<&str>, what: &str, command: &str) -> Result<String, SpecError> {
     value
         .map(str::to_string)
-        .ok_or_else(|| SpecError(format!("missing {what} (see fanctl up --help)")))
+        .ok_or_else(|| SpecError(format!("missing {what} (see fanctl {command} --help)")))
 }
 
 impl UpArgs {
+    pub fn paths(&self) -> Paths {
+        Paths {
+            run_dir: self.run_dir.run_dir.clone(),
+            state_dir: self.dhcp_files.state_dir.clone(),
+            dnsmasq: self.dhcp_files.dnsmasq.clone(),
+            nft: self.nft.nft.clone(),
+        }
+    }
+
     /// The one fan asked for, or `None` for `-a`.
     pub fn spec(&self) -> Result<Option<FanSpec>, SpecError> {
         if self.all {
@@ -291,8 +324,8 @@ impl UpArgs {
                 }
             })?;
         }
-        let overlay = required(self.overlay.as_deref(), "OVERLAY")?;
-        let underlay = required(self.underlay.as_deref(), "UNDERLAY")?;
+        let overlay = required(self.overlay.as_deref(), "OVERLAY", "up")?;
+        let underlay = required(self.underlay.as_deref(), "UNDERLAY", "up")?;
         let flags = Flags {
             dhcp: self.dhcp,
             host_reserve: self
@@ -303,6 +336,7 @@ impl UpArgs {
             bridge: self.bridge.as_deref().map(spec::parse_bridge).transpose()?,
             mtu: self.mtu.as_deref().map(spec::parse_mtu).transpose()?,
             off: false,
+            auto: self.auto,
         };
         FanSpec::new(&overlay, &underlay, &flags).map(Some)
     }
@@ -312,21 +346,29 @@ impl UpArgs {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DownTarget {
     Overlay(fanmap::Prefix),
-    Config,
+    /// The fans marked `auto`.
+    Auto,
     Everything,
 }
 
 impl DownArgs {
+    pub fn paths(&self) -> Paths {
+        Paths {
+            nft: self.nft.nft.clone(),
+            ..Paths::in_run_dir(&self.run_dir)
+        }
+    }
+
     pub fn target(&self) -> Result<DownTarget, SpecError> {
         if self.everything {
             return Ok(DownTarget::Everything);
         }
         if self.all {
-            return Ok(DownTarget::Config);
+            return Ok(DownTarget::Auto);
         }
         let (overlay, underlay) = match self.words.as_slice() {
             [] => (
-                required(self.overlay.as_deref(), "OVERLAY (or -a, -e)")?,
+                required(self.overlay.as_deref(), "OVERLAY (or -a, -e)", "down")?,
                 self.underlay.clone(),
             ),
             [overlay] => (overlay.clone(), None),
@@ -421,20 +463,33 @@ mod tests {
             down_target("down -o 250 -u eth0/16 --force").unwrap(),
             overlay
         );
-        assert_eq!(down_target("down -a").unwrap(), DownTarget::Config);
+        assert_eq!(down_target("down -a").unwrap(), DownTarget::Auto);
         assert_eq!(down_target("down -e").unwrap(), DownTarget::Everything);
         assert!(down_target("down").is_err());
         assert!(down_target("down 250 eth0").is_err());
     }
 
     #[test]
-    fn global_paths_from_flags() {
-        let cli = parse("show --run-dir /tmp/r --state-dir /tmp/s --config /tmp/c").unwrap();
-        assert_eq!(cli.global.run_dir, PathBuf::from("/tmp/r"));
+    fn paths_from_flags() {
+        let cli =
+            parse("up -a --run-dir /tmp/r --state-dir /tmp/s --config /tmp/c --nft /n").unwrap();
+        let Command::Up(up) = cli.command else {
+            panic!("not up")
+        };
+        let paths = up.paths();
+        assert_eq!(paths.state().to_str(), Some("/tmp/r/state.json"));
         assert_eq!(
-            cli.global.paths().state().to_str(),
-            Some("/tmp/r/state.json")
+            paths.dnsmasq_leases("b").to_str(),
+            Some("/tmp/s/dnsmasq-b.leases")
         );
-        assert_eq!(cli.global.config, PathBuf::from("/tmp/c"));
+        assert_eq!(paths.nft, PathBuf::from("/n"));
+        assert_eq!(paths.dnsmasq, PathBuf::from("dnsmasq"));
+        assert_eq!(up.config.config, PathBuf::from("/tmp/c"));
+        let Command::Down(down) = parse("down -e --run-dir /tmp/r --nft /n").unwrap().command
+        else {
+            panic!("not down")
+        };
+        assert_eq!(down.paths().lock().to_str(), Some("/tmp/r/lock"));
+        assert_eq!(down.paths().nft, PathBuf::from("/n"));
     }
 }

@@ -9,42 +9,48 @@ use crate::{
     cli::{Cli, Command, DownTarget},
     config, down,
     fan::network,
+    paths::Paths,
     runtime,
     session::Session,
     show,
+    spec::FanSpec,
     state::State,
     up::{self, UpOptions},
 };
 
 pub fn run(cli: Cli) -> Result<()> {
-    let paths = cli.global.paths();
     match cli.command {
         Command::Up(args) => {
             let spec = args.spec()?;
+            let paths = args.paths();
             let opts = UpOptions {
                 no_fallback: args.no_fallback,
             };
             let mut session = Session::begin(&paths)?;
             match spec {
                 Some(spec) => up::up(&mut session, &spec, opts),
-                None => up_all(&mut session, &cli.global.config, opts),
+                None => up_all(&mut session, &args.config.config, opts),
             }
         }
         Command::Down(args) => {
             let target = args.target()?;
+            let paths = args.paths();
             let mut session = Session::begin(&paths)?;
             match target {
                 DownTarget::Overlay(overlay) => {
                     down::down_overlay(&mut session, network(overlay), args.force)
                 }
-                DownTarget::Config => down_all(&mut session, &cli.global.config, args.force),
+                DownTarget::Auto => down::down_auto(&mut session, args.force),
                 DownTarget::Everything => down::down_everything(&mut session, args.force),
             }
         }
-        Command::Show(args) => show::show(&State::load(&paths.state())?, args.json),
-        Command::Docker(args) => runtime::docker(&paths, &args),
-        Command::Cni(args) => runtime::cni(&paths, &args),
-        Command::Lxd(args) => runtime::lxd(&paths, &args),
+        Command::Show(args) => {
+            let state = State::load(&Paths::in_run_dir(&args.run_dir).state())?;
+            show::show(&state, args.json)
+        }
+        Command::Docker(args) => runtime::docker(&args),
+        Command::Cni(args) => runtime::cni(&args),
+        Command::Lxd(args) => runtime::lxd(&args),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "fanctl", &mut io::stdout());
             Ok(())
@@ -53,39 +59,37 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Runs `each` for every enabled fan of the config file, going on past
-/// failures, which are reported with their line numbers.
-fn for_each_configured(
-    session: &mut Session,
-    config: &Path,
-    mut each: impl FnMut(&mut Session, &config::ConfigLine) -> Result<()>,
-) -> Result<()> {
+/// `up -a`: every enabled line of the config file, in order, each fan
+/// marked `auto`. A bad line or a failed fan is named by its line and does
+/// not stop the others; the run fails at the end if any did.
+fn up_all(session: &mut Session, config: &Path, opts: UpOptions) -> Result<()> {
     let lines = config::load(config)?;
     let mut failed = 0;
     for line in &lines {
-        if let Err(e) = each(session, line) {
+        let result = match &line.fan {
+            Ok(spec) => up::up(
+                session,
+                &FanSpec {
+                    auto: true,
+                    ..spec.clone()
+                },
+                opts,
+            ),
+            Err(e) => Err(e.clone().into()),
+        };
+        if let Err(e) = result {
             eprintln!("fanctl: error: {}:{}: {e:#}", config.display(), line.line);
             failed += 1;
         }
     }
     if failed > 0 {
         bail!(
-            "{failed} of {} fans of {} failed",
+            "{failed} of {} lines of {} failed",
             lines.len(),
             config.display()
         );
     }
     Ok(())
-}
-
-fn up_all(session: &mut Session, config: &Path, opts: UpOptions) -> Result<()> {
-    for_each_configured(session, config, |s, line| up::up(s, &line.spec, opts))
-}
-
-fn down_all(session: &mut Session, config: &Path, force: bool) -> Result<()> {
-    for_each_configured(session, config, |s, line| {
-        down::down_overlay(s, network(line.spec.overlay), force)
-    })
 }
 
 /// The man page (section 8, administration) on stdout, or one page per

@@ -3,104 +3,108 @@
 
 use std::{fs, path::Path};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
-use crate::spec::FanSpec;
+use crate::spec::{FanSpec, SpecError};
 
+/// An enabled line of the file: a fan, or what is wrong with the line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigLine {
     /// 1-based, for messages.
     pub line: usize,
-    pub spec: FanSpec,
+    pub fan: Result<FanSpec, SpecError>,
 }
 
-/// The enabled fans; every bad line is reported with its number.
-pub fn parse(text: &str, source: &Path) -> Result<Vec<ConfigLine>> {
-    let mut fans = Vec::new();
-    let mut errors = Vec::new();
+/// The enabled lines, in order; a bad line does not hide the good ones, so
+/// that `up -a` can bring those up and name every bad line.
+pub fn parse(text: &str) -> Vec<ConfigLine> {
+    let mut lines = Vec::new();
     for (index, raw) in text.lines().enumerate() {
         let content = raw.split('#').next().unwrap_or_default();
         let words: Vec<&str> = content.split_whitespace().collect();
         if words.is_empty() {
             continue;
         }
-        match FanSpec::from_words(&words) {
-            Ok((_, flags)) if flags.off => {}
-            Ok((spec, _)) => fans.push(ConfigLine {
-                line: index + 1,
-                spec,
-            }),
-            Err(e) => errors.push(format!("{}:{}: {e}", source.display(), index + 1)),
-        }
+        let fan = match FanSpec::from_words(&words) {
+            Ok((_, flags)) if flags.off => continue,
+            Ok((spec, _)) => Ok(spec),
+            Err(e) => Err(e),
+        };
+        lines.push(ConfigLine {
+            line: index + 1,
+            fan,
+        });
     }
-    if !errors.is_empty() {
-        bail!("{}", errors.join("\n"));
-    }
-    Ok(fans)
+    lines
 }
 
 pub fn load(path: &Path) -> Result<Vec<ConfigLine>> {
     let text =
         fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    parse(&text, path)
+    Ok(parse(&text))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const PATH: &str = "/etc/network/fan";
-
-    fn parse_text(text: &str) -> Result<Vec<ConfigLine>> {
-        parse(text, Path::new(PATH))
+    fn errors(lines: &[ConfigLine]) -> Vec<(usize, String)> {
+        lines
+            .iter()
+            .filter_map(|l| l.fan.as_ref().err().map(|e| (l.line, e.to_string())))
+            .collect()
     }
 
     #[test]
-    fn comments_blank_lines_and_off() {
-        let fans = parse_text(
+    fn comments_blank_lines_off_and_auto() {
+        let lines = parse(
             "# fans of this host\n\
              \n\
              250.0.0.0/8 eth0/16 dhcp   # the announcement's\n\
              \t  # indented comment\n\
              251 172.30.0.28 off\n\
-             252.0.0.0/8 default/16 host-reserve 2 bridge fanb mtu 1400\n",
-        )
-        .unwrap();
+             252.0.0.0/8 default/16 host-reserve 2 bridge fanb mtu 1400 auto\n",
+        );
+        assert!(errors(&lines).is_empty());
+        let fans: Vec<(usize, &FanSpec)> = lines
+            .iter()
+            .map(|l| (l.line, l.fan.as_ref().unwrap()))
+            .collect();
         assert_eq!(fans.len(), 2);
-        assert_eq!(fans[0].line, 3);
-        assert!(fans[0].spec.dhcp);
-        assert_eq!(fans[1].line, 6);
-        assert_eq!(fans[1].spec.host_reserve, 2);
-        assert_eq!(fans[1].spec.bridge.as_deref(), Some("fanb"));
-        assert!(parse_text("").unwrap().is_empty());
+        assert_eq!(fans[0].0, 3);
+        assert!(fans[0].1.dhcp && !fans[0].1.auto);
+        assert_eq!(fans[1].0, 6);
+        assert_eq!(fans[1].1.host_reserve, 2);
+        assert_eq!(fans[1].1.bridge.as_deref(), Some("fanb"));
+        assert!(fans[1].1.auto);
+        assert!(parse("").is_empty());
     }
 
     #[test]
-    fn every_bad_line_is_named() {
-        let err = parse_text(
+    fn every_bad_line_is_named_and_the_good_ones_kept() {
+        let lines = parse(
             "250.0.0.0/8 eth0/16\n\
              garbage\n\
              # fine\n\
              250.0.0.0/33 eth0/16\n\
              251 eth0/16 frobnicate\n\
-             252 172.30.0.28/8\n",
-        )
-        .unwrap_err()
-        .to_string();
-        let lines: Vec<&str> = err.lines().collect();
-        assert_eq!(lines.len(), 4, "{err}");
-        assert!(
-            lines[0].starts_with("/etc/network/fan:2: missing UNDERLAY"),
-            "{err}"
+             252 172.30.0.28/8\n\
+             253 eth0/16 auto\n",
         );
-        assert!(
-            lines[1].starts_with("/etc/network/fan:4: bad overlay"),
-            "{err}"
+        let good: Vec<usize> = lines
+            .iter()
+            .filter(|l| l.fan.is_ok())
+            .map(|l| l.line)
+            .collect();
+        assert_eq!(good, [1, 7]);
+        let bad = errors(&lines);
+        assert_eq!(
+            bad.iter().map(|(line, _)| *line).collect::<Vec<_>>(),
+            [2, 4, 5, 6]
         );
-        assert!(
-            lines[2].starts_with("/etc/network/fan:5: unknown flag"),
-            "{err}"
-        );
-        assert!(lines[3].starts_with("/etc/network/fan:6: overlay"), "{err}");
+        assert!(bad[0].1.starts_with("missing UNDERLAY"), "{bad:?}");
+        assert!(bad[1].1.starts_with("bad overlay"), "{bad:?}");
+        assert!(bad[2].1.starts_with("unknown flag"), "{bad:?}");
+        assert!(bad[3].1.starts_with("overlay"), "{bad:?}");
     }
 }

@@ -3,7 +3,7 @@
 use anyhow::{bail, Result};
 use ipnetwork::Ipv4Network;
 
-use crate::{netlink::link, resource::undo_all, session::Session};
+use crate::{netlink::link, resource::undo_all, session::Session, state::FanRecord};
 
 /// The devices attached to `bridge` (containers' veths).
 fn ports(s: &Session, bridge: &str) -> Result<Vec<String>> {
@@ -74,27 +74,45 @@ pub fn down_overlay(s: &mut Session, overlay: Ipv4Network, force: bool) -> Resul
     }
 }
 
+/// `fanctl down -a`: the fans marked `auto`, newest first.
+pub fn down_auto(s: &mut Session, force: bool) -> Result<()> {
+    let bridges = newest_first(s, |f| f.auto);
+    if bridges.is_empty() {
+        println!("no fan marked auto is up");
+    }
+    take_down_each(s, &bridges, force)
+}
+
 /// `fanctl down -e`: every fan fanctl made, newest first.
 pub fn down_everything(s: &mut Session, force: bool) -> Result<()> {
-    let bridges: Vec<String> = s
-        .state
-        .fans
-        .iter()
-        .rev()
-        .map(|f| f.bridge.clone())
-        .collect();
+    let bridges = newest_first(s, |_| true);
     if bridges.is_empty() {
         println!("no fan is up");
     }
+    take_down_each(s, &bridges, force)
+}
+
+fn newest_first(s: &Session, which: impl Fn(&FanRecord) -> bool) -> Vec<String> {
+    s.state
+        .fans
+        .iter()
+        .rev()
+        .filter(|f| which(f))
+        .map(|f| f.bridge.clone())
+        .collect()
+}
+
+/// Takes down each fan, going on past failures.
+fn take_down_each(s: &mut Session, bridges: &[String], force: bool) -> Result<()> {
     let mut failed = 0;
     for bridge in bridges {
-        if let Err(e) = take_down(s, &bridge, force) {
+        if let Err(e) = take_down(s, bridge, force) {
             eprintln!("fanctl: error: {e:#}");
             failed += 1;
         }
     }
     if failed > 0 {
-        bail!("{failed} fan(s) could not be taken down");
+        bail!("{failed} of {} fans could not be taken down", bridges.len());
     }
     Ok(())
 }

@@ -3,13 +3,14 @@
 
 use std::net::Ipv4Addr;
 
-use anyhow::{anyhow, bail, Context, Error, Result};
+use anyhow::{anyhow, Context, Error, Result};
 use fanmap::{FanMap, Prefix, Slice};
 use ipnetwork::Ipv4Network;
 
 use crate::{
-    spec::FanSpec,
-    underlay::{self, HostNet, Underlay},
+    host::HostNet,
+    spec::{check_slice, FanSpec},
+    underlay::{self, Underlay},
 };
 
 /// IPv4 header of the IP-in-IP encapsulation.
@@ -30,6 +31,8 @@ pub struct Fan {
     pub host_reserve: u32,
     /// First and last address dnsmasq hands out.
     pub dhcp_range: Option<(Ipv4Addr, Ipv4Addr)>,
+    /// Marked for `down -a`.
+    pub auto: bool,
 }
 
 /// fanmap's prefix of a network read back from the state file.
@@ -53,24 +56,11 @@ impl Fan {
         let slice = map
             .slice_for(underlay.host)
             .ok_or_else(|| anyhow!("{} is outside {}", underlay.host, ul))?;
+        check_slice(&slice, spec.host_reserve, spec.dhcp).map_err(Error::msg)?;
         let address = slice
             .gateway()
             .ok_or_else(|| anyhow!("slice {} has no room for a bridge address", slice.prefix()))?;
-        if slice.host_range(spec.host_reserve).is_none() {
-            bail!(
-                "host-reserve {} does not fit slice {}",
-                spec.host_reserve,
-                slice.prefix()
-            );
-        }
         let dhcp_range = slice.dhcp_range(spec.host_reserve);
-        if spec.dhcp && dhcp_range.is_none() {
-            bail!(
-                "no address of slice {} is left for DHCP after host-reserve {}",
-                slice.prefix(),
-                spec.host_reserve
-            );
-        }
         let bridge = match &spec.bridge {
             Some(name) => name.clone(),
             None => slice
@@ -108,6 +98,7 @@ impl Fan {
             dhcp: spec.dhcp,
             host_reserve: spec.host_reserve,
             dhcp_range: if spec.dhcp { dhcp_range } else { None },
+            auto: spec.auto,
         })
     }
 
@@ -129,7 +120,7 @@ impl Fan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{spec::FanSpec, underlay::example_net};
+    use crate::{host::example_net, spec::FanSpec};
 
     fn resolve(line: &str) -> Result<Fan> {
         let words: Vec<&str> = line.split_whitespace().collect();

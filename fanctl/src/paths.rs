@@ -4,6 +4,25 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Result};
+use clap::Args;
+
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/fan";
+pub const DEFAULT_DNSMASQ: &str = "dnsmasq";
+pub const DEFAULT_NFT: &str = "nft";
+
+/// `--run-dir`, for every command that reads or writes the state.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Files and programs")]
+pub struct RunDirArg {
+    /// Lock, state and dnsmasq pid files
+    #[arg(
+        long,
+        env = "FAN_RUN_DIR",
+        default_value = "/run/fan",
+        value_name = "DIR"
+    )]
+    pub run_dir: PathBuf,
+}
 
 #[derive(Debug, Clone)]
 pub struct Paths {
@@ -18,6 +37,17 @@ pub struct Paths {
 }
 
 impl Paths {
+    /// The files of `run_dir`, with the default programs and lease
+    /// directory for the commands that are not offered those options.
+    pub fn in_run_dir(run_dir: &RunDirArg) -> Paths {
+        Paths {
+            run_dir: run_dir.run_dir.clone(),
+            state_dir: DEFAULT_STATE_DIR.into(),
+            dnsmasq: DEFAULT_DNSMASQ.into(),
+            nft: DEFAULT_NFT.into(),
+        }
+    }
+
     pub fn lock(&self) -> PathBuf {
         self.run_dir.join("lock")
     }

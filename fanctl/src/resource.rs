@@ -15,7 +15,8 @@ use crate::{
     nat::{self, NatRule},
     netlink::{self, link, route, Rtnl},
     paths::Paths,
-    sysctl, tunnel,
+    plan::{overlay_route, peer_routes},
+    sysctl,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +57,49 @@ pub enum Resource {
         pid: i32,
         pid_file: PathBuf,
     },
+}
+
+/// What this run made, in order; shared entries outlive this fan.
+pub struct Transaction {
+    log: Vec<(Resource, bool)>,
+    existing_shared: Vec<Resource>,
+}
+
+impl Transaction {
+    pub fn new(existing_shared: &[Resource]) -> Self {
+        Transaction {
+            log: Vec::new(),
+            existing_shared: existing_shared.to_vec(),
+        }
+    }
+
+    pub fn record(&mut self, resource: Resource) {
+        self.log.push((resource, false));
+    }
+
+    pub fn record_shared(&mut self, resource: Resource) {
+        self.log.push((resource, true));
+    }
+
+    pub fn has_shared(&self, pred: impl Fn(&Resource) -> bool) -> bool {
+        self.existing_shared
+            .iter()
+            .chain(self.log.iter().filter(|(_, s)| *s).map(|(r, _)| r))
+            .any(pred)
+    }
+
+    pub fn made(&self, shared: bool) -> Vec<Resource> {
+        self.log
+            .iter()
+            .filter(|(_, s)| *s == shared)
+            .map(|(r, _)| r.clone())
+            .collect()
+    }
+
+    /// Everything made, oldest first.
+    pub fn all(&self) -> impl DoubleEndedIterator<Item = &Resource> {
+        self.log.iter().map(|(r, _)| r)
+    }
 }
 
 /// What undoing needs besides the record itself.
@@ -132,7 +176,7 @@ impl Resource {
                 src,
             } => {
                 if let Some(dev) = device(name)? {
-                    let routes = tunnel::peer_routes(overlay, underlay, dev.index, *src)?;
+                    let routes = peer_routes(overlay, underlay, dev.index, *src)?;
                     route::delete_all(rtnl, &routes)?;
                 }
             }
@@ -142,17 +186,7 @@ impl Resource {
                 src,
             } => {
                 if let Some(dev) = device(name)? {
-                    route::delete(
-                        rtnl,
-                        &route::Route {
-                            dst: dst.network(),
-                            prefix: dst.prefix(),
-                            oif: dev.index,
-                            gateway: None,
-                            prefsrc: Some(*src),
-                            metric: None,
-                        },
-                    )?;
+                    route::delete(rtnl, &overlay_route(dst, dev.index, *src))?;
                 }
             }
             Resource::Forwarding { previous } => sysctl::set_ip_forward(previous)?,

@@ -2,7 +2,14 @@
 
 use anyhow::Result;
 
-use crate::{lock::Lock, nat::NatRule, netlink::Rtnl, paths::Paths, resource::Undo, state::State};
+use crate::{
+    lock::Lock,
+    nat::NatRule,
+    netlink::Rtnl,
+    paths::Paths,
+    resource::{Resource, Undo},
+    state::State,
+};
 
 pub struct Session {
     pub paths: Paths,
@@ -31,7 +38,7 @@ impl Session {
         self.state
             .fans
             .iter()
-            .filter(|f| f.bridge != bridge && f.resources.contains(&crate::resource::Resource::Nat))
+            .filter(|f| f.bridge != bridge && f.resources.contains(&Resource::Nat))
             .map(|f| NatRule {
                 bridge: f.bridge.clone(),
                 slice: f.slice,

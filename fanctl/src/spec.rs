@@ -4,7 +4,7 @@
 
 use std::{fmt, net::Ipv4Addr};
 
-use fanmap::{FanMap, Prefix, DEFAULT_HOST_RESERVE};
+use fanmap::{FanMap, ParseError, Prefix, Slice, DEFAULT_HOST_RESERVE};
 
 /// A malformed fan description (exit status 2 on the command line).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +62,8 @@ pub struct FanSpec {
     pub host_reserve: u32,
     pub bridge: Option<String>,
     pub mtu: Option<u32>,
+    /// Marked for `down -a`; what `up -a` brings up always is.
+    pub auto: bool,
 }
 
 /// Linux interface names: 1 to 15 bytes, no '/', ':' or whitespace.
@@ -74,17 +76,67 @@ pub fn valid_ifname(name: &str) -> bool {
             .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control())
 }
 
+/// Prefix lengths of an overlay or underlay; the kernel's fan maps take
+/// the same.
+const PREFIX_LENGTHS: std::ops::RangeInclusive<u8> = 1..=32;
+const OVERLAY_FORMS: &str = "an overlay is N (N.0.0.0/8) or A.B.C.D/len";
+const UNDERLAY_FORMS: &str = "an underlay is A.B.C.D[/len], IFACE/len or default/len";
+
+/// Every range message reads "VALUE is out of range LOW..=HIGH", as the
+/// kernel's fan-map messages do.
+fn out_of_range(value: impl fmt::Display, low: u32, high: u32) -> String {
+    format!("{value} is out of range {low}..={high}")
+}
+
+fn bad_prefix_length(len: impl fmt::Display) -> String {
+    out_of_range(
+        format_args!("prefix length {len}"),
+        (*PREFIX_LENGTHS.start()).into(),
+        (*PREFIX_LENGTHS.end()).into(),
+    )
+}
+
+/// `A.B.C.D/len` with a length in 1..=32; host bits are allowed (an
+/// underlay may be written as this host's address). A malformed text is
+/// told the accepted `forms`.
+fn parse_addr_len(text: &str, forms: &str) -> Result<(Ipv4Addr, u8), String> {
+    match fanmap::text::parse_addr_len(text) {
+        Ok((addr, len)) if PREFIX_LENGTHS.contains(&len) => Ok((addr, len)),
+        Ok((_, len)) => Err(bad_prefix_length(len)),
+        Err(ParseError::LengthOutOfRange(len)) => Err(bad_prefix_length(len)),
+        Err(e) => Err(format!("{e}; {forms}")),
+    }
+}
+
 /// `250` (250.0.0.0/8) or `250.0.0.0/8`.
 pub fn parse_overlay(text: &str) -> Result<Prefix, SpecError> {
-    Prefix::parse_overlay(text).map_err(|e| SpecError(format!("bad overlay {text:?}: {e}")))
+    let bad = |why: String| SpecError(format!("bad overlay {text:?}: {why}"));
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return match text.parse::<u8>() {
+            Ok(first @ 1..) => {
+                Prefix::new(Ipv4Addr::new(first, 0, 0, 0), 8).map_err(|e| bad(e.to_string()))
+            }
+            _ => Err(bad(format!(
+                "{} (N means N.0.0.0/8)",
+                out_of_range(text, 1, 255)
+            ))),
+        };
+    }
+    if !text.contains('/') {
+        return Err(bad(OVERLAY_FORMS.into()));
+    }
+    let (addr, len) = parse_addr_len(text, OVERLAY_FORMS).map_err(bad)?;
+    Prefix::new(addr, len).map_err(|_| bad(ParseError::HostBits { addr, len }.to_string()))
 }
 
 fn parse_len(text: &str, whole: &str) -> Result<u8, SpecError> {
+    let bad = |why: String| SpecError(format!("bad underlay {whole:?}: {why}"));
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad(format!("prefix length {text:?} is not a number")));
+    }
     match text.parse::<u8>() {
-        Ok(len) if (1..=32).contains(&len) => Ok(len),
-        _ => err(format!(
-            "bad underlay {whole:?}: prefix length {text:?} is not in 1..=32"
-        )),
+        Ok(len) if PREFIX_LENGTHS.contains(&len) => Ok(len),
+        _ => Err(bad(bad_prefix_length(text))),
     }
 }
 
@@ -92,30 +144,22 @@ fn parse_len(text: &str, whole: &str) -> Result<u8, SpecError> {
 pub fn parse_underlay(text: &str) -> Result<UnderlaySpec, SpecError> {
     let (head, len) = text.split_once('/').unwrap_or((text, ""));
     if head.chars().all(|c| c.is_ascii_digit() || c == '.') {
-        let (addr, len) = if len.is_empty() && !text.contains('/') {
+        let bad = |why: String| SpecError(format!("bad underlay {text:?}: {why}"));
+        if !text.contains('/') {
             let addr = head
                 .parse::<Ipv4Addr>()
-                .map_err(|_| SpecError(format!("bad underlay {text:?}: not an IPv4 address")))?;
-            (addr, 16)
-        } else {
-            fanmap::text::parse_addr_len(text)
-                .map_err(|e| SpecError(format!("bad underlay {text:?}: {e}")))?
-        };
-        if len == 0 {
-            return err(format!("bad underlay {text:?}: prefix length 0"));
+                .map_err(|_| bad(format!("not an IPv4 address (A.B.C.D); {UNDERLAY_FORMS}")))?;
+            return Ok(UnderlaySpec::Address { addr, len: 16 });
         }
+        let (addr, len) = parse_addr_len(text, UNDERLAY_FORMS).map_err(bad)?;
         return Ok(UnderlaySpec::Address { addr, len });
     }
-    let len = if text.contains('/') {
-        Some(parse_len(len, text)?)
-    } else {
-        None
-    };
-    let Some(len) = len else {
+    let Some(len) = text.contains('/').then_some(len) else {
         return err(format!(
             "bad underlay {text:?}: an interface needs a prefix length, e.g. {head}/16"
         ));
     };
+    let len = parse_len(len, text)?;
     if head == "default" {
         return Ok(UnderlaySpec::DefaultRoute { len });
     }
@@ -137,12 +181,18 @@ pub struct Flags {
     pub mtu: Option<u32>,
     /// Only meaningful in /etc/network/fan: the line is disabled.
     pub off: bool,
+    /// The fan is marked `auto`: `down -a` takes it down.
+    pub auto: bool,
 }
 
 pub fn parse_mtu(text: &str) -> Result<u32, SpecError> {
+    const MTUS: (u32, u32) = (68, 65535);
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return err(format!("bad mtu {text:?}: not a number"));
+    }
     match text.parse::<u32>() {
-        Ok(mtu) if (68..=65535).contains(&mtu) => Ok(mtu),
-        _ => err(format!("bad mtu {text:?}: not in 68..=65535")),
+        Ok(mtu) if (MTUS.0..=MTUS.1).contains(&mtu) => Ok(mtu),
+        _ => err(out_of_range(format_args!("mtu {text}"), MTUS.0, MTUS.1)),
     }
 }
 
@@ -162,7 +212,7 @@ pub fn parse_bridge(text: &str) -> Result<String, SpecError> {
 }
 
 /// The keyword flags after OVERLAY UNDERLAY: `dhcp`, `host-reserve N`,
-/// `bridge NAME`, `mtu N`, `off`.
+/// `bridge NAME`, `mtu N`, `auto`, `off`.
 pub fn parse_flags<'a>(words: impl IntoIterator<Item = &'a str>) -> Result<Flags, SpecError> {
     let mut flags = Flags::default();
     let mut words = words.into_iter();
@@ -175,12 +225,13 @@ pub fn parse_flags<'a>(words: impl IntoIterator<Item = &'a str>) -> Result<Flags
         match word {
             "dhcp" => flags.dhcp = true,
             "off" => flags.off = true,
+            "auto" => flags.auto = true,
             "host-reserve" => flags.host_reserve = Some(parse_host_reserve(value("a number")?)?),
             "bridge" => flags.bridge = Some(parse_bridge(value("a name")?)?),
             "mtu" => flags.mtu = Some(parse_mtu(value("a number")?)?),
             other => {
                 return err(format!(
-                "unknown flag {other:?} (expected dhcp, host-reserve N, bridge NAME, mtu N or off)"
+                "unknown flag {other:?} (expected dhcp, host-reserve N, bridge NAME, mtu N, auto or off)"
             ))
             }
         }
@@ -188,33 +239,69 @@ pub fn parse_flags<'a>(words: impl IntoIterator<Item = &'a str>) -> Result<Flags
     Ok(flags)
 }
 
+/// Checks the map and the slice's room before the host is looked at. With
+/// an interface underlay this host's address is not known yet, but every
+/// slice of a map has the same size, so a stand-in address finds the same
+/// mistakes: each gets the same message and status whatever the form. The
+/// stand-in is the last address of 128.0.0.0/2, whose underlay is unicast
+/// at every length but /1 (where every underlay meets a reserved range).
+fn check_shape(
+    overlay: Prefix,
+    underlay: &UnderlaySpec,
+    host_reserve: u32,
+    dhcp: bool,
+) -> Result<(), SpecError> {
+    let addr = match underlay {
+        UnderlaySpec::Address { addr, .. } => *addr,
+        _ => Ipv4Addr::new(191, 255, 255, 255),
+    };
+    let map = Prefix::containing(addr, underlay.prefix_len())
+        .and_then(|ul| FanMap::from_prefixes(overlay, ul))
+        .map_err(|e| {
+            SpecError(format!(
+                "overlay {overlay} does not fit underlay {underlay}: {e}"
+            ))
+        })?;
+    match map.slice_for(addr) {
+        Some(slice) => check_slice(&slice, host_reserve, dhcp).map_err(SpecError),
+        None => err(format!("{addr} is outside {}", map.underlay())),
+    }
+}
+
+/// Whether a slice of this size holds the bridge address, the host's
+/// reserve and, with DHCP, at least one address for containers.
+pub fn check_slice(slice: &Slice, host_reserve: u32, dhcp: bool) -> Result<(), String> {
+    let len = slice.prefix().prefix_len();
+    if slice.gateway().is_none() {
+        return Err(format!("a /{len} slice has no room for a bridge address"));
+    }
+    if slice.host_range(host_reserve).is_none() {
+        return Err(format!(
+            "host-reserve {host_reserve} does not fit a /{len} slice"
+        ));
+    }
+    if dhcp && slice.dhcp_range(host_reserve).is_none() {
+        return Err(format!(
+            "no address of a /{len} slice is left for DHCP after host-reserve {host_reserve}"
+        ));
+    }
+    Ok(())
+}
+
 impl FanSpec {
     pub fn new(overlay: &str, underlay: &str, flags: &Flags) -> Result<FanSpec, SpecError> {
         let overlay = parse_overlay(overlay)?;
         let underlay = parse_underlay(underlay)?;
-        // The whole map can be checked now when the underlay is an address;
-        // otherwise it is once the interface's address is known.
-        if let UnderlaySpec::Address { addr, len } = underlay {
-            Prefix::containing(addr, len)
-                .and_then(|ul| FanMap::from_prefixes(overlay, ul))
-                .map_err(|e| {
-                    SpecError(format!(
-                        "overlay {overlay} does not fit underlay {underlay}: {e}"
-                    ))
-                })?;
-        } else if overlay.prefix_len() >= underlay.prefix_len() {
-            return err(format!(
-                "overlay {overlay} does not fit underlay {underlay}: {}",
-                fanmap::MapError::OverlayNotShorter
-            ));
-        }
+        let host_reserve = flags.host_reserve.unwrap_or(DEFAULT_HOST_RESERVE);
+        check_shape(overlay, &underlay, host_reserve, flags.dhcp)?;
         Ok(FanSpec {
             overlay,
             underlay,
             dhcp: flags.dhcp,
-            host_reserve: flags.host_reserve.unwrap_or(DEFAULT_HOST_RESERVE),
+            host_reserve,
             bridge: flags.bridge.clone(),
             mtu: flags.mtu,
+            auto: flags.auto,
         })
     }
 

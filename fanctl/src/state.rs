@@ -8,29 +8,7 @@ use anyhow::{Context, Result};
 use ipnetwork::Ipv4Network;
 use serde::{Deserialize, Serialize};
 
-use crate::resource::Resource;
-
-/// How packets reach other hosts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Mode {
-    /// The fan kernel module computes each destination from the map on tunl0.
-    Module,
-    /// Plain ipip on tunl0, one onlink route per possible peer host.
-    Fallback,
-    /// No tunnel at all (tests on kernels without ipip: FANCTL_TEST_NO_TUNNEL).
-    NoTunnel,
-}
-
-impl Mode {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Mode::Module => "module",
-            Mode::Fallback => "fallback",
-            Mode::NoTunnel => "no-tunnel",
-        }
-    }
-}
+use crate::{plan::Mode, resource::Resource};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FanRecord {
@@ -46,6 +24,10 @@ pub struct FanRecord {
     pub dhcp: bool,
     pub host_reserve: u32,
     pub mode: Mode,
+    /// Brought up by `up -a` or with the `auto` flag: `down -a` takes it
+    /// down. Absent from records written before the flag existed.
+    #[serde(default)]
+    pub auto: bool,
     /// What `up` made for this fan alone, in the order it was made.
     pub resources: Vec<Resource>,
 }
@@ -63,6 +45,9 @@ impl FanRecord {
         }
         if self.mode != Mode::Module {
             flags.push(self.mode.name().to_string());
+        }
+        if self.auto {
+            flags.push("auto".to_string());
         }
         flags.join(" ")
     }
@@ -116,6 +101,7 @@ pub(crate) fn example_record() -> FanRecord {
         dhcp: true,
         host_reserve: 1,
         mode: Mode::Module,
+        auto: false,
         resources: vec![Resource::Bridge {
             name: "fan-250-0-28".into(),
         }],

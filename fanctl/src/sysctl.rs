@@ -6,7 +6,7 @@ use std::{fs, io, path::Path};
 use anyhow::{Context, Result};
 
 const IP_FORWARD: &str = "/proc/sys/net/ipv4/ip_forward";
-/// Present while the fan kernel module is loaded (FAN-SPEC 2).
+/// Present while the fan kernel module is loaded (docs/netlink.md).
 const FAN_VERSION: &str = "/proc/sys/net/fan/version";
 
 fn read(path: &str) -> io::Result<String> {

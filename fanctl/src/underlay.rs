@@ -7,43 +7,9 @@ use anyhow::{anyhow, bail, Result};
 use fanmap::Prefix;
 
 use crate::{
-    netlink::{addr, addr::Addr, link, link::Link, route, Rtnl},
+    host::{HostNet, Link},
     spec::UnderlaySpec,
 };
-
-/// The interfaces, IPv4 addresses and default route of this network namespace.
-#[derive(Debug, Clone, Default)]
-pub struct HostNet {
-    pub links: Vec<Link>,
-    pub addrs: Vec<Addr>,
-    pub default_oif: Option<u32>,
-}
-
-impl HostNet {
-    pub fn query(rtnl: &Rtnl) -> Result<HostNet> {
-        Ok(HostNet {
-            links: link::list(rtnl)?,
-            addrs: addr::list(rtnl)?,
-            default_oif: route::default_oif(rtnl)?,
-        })
-    }
-
-    pub fn link_by_name(&self, name: &str) -> Option<&Link> {
-        self.links.iter().find(|l| l.name == name)
-    }
-
-    fn first_addr(&self, link: &Link) -> Option<Ipv4Addr> {
-        self.addrs
-            .iter()
-            .find(|a| a.index == link.index)
-            .map(|a| a.address)
-    }
-
-    fn link_with_addr(&self, address: Ipv4Addr) -> Option<&Link> {
-        let index = self.addrs.iter().find(|a| a.address == address)?.index;
-        self.links.iter().find(|l| l.index == index)
-    }
-}
 
 /// This host's place in the underlay.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,9 +65,7 @@ pub fn resolve(spec: &UnderlaySpec, net: &HostNet) -> Result<Underlay> {
                 .default_oif
                 .ok_or_else(|| anyhow!("there is no IPv4 default route"))?;
             let link = net
-                .links
-                .iter()
-                .find(|l| l.index == index)
+                .link_by_index(index)
                 .ok_or_else(|| anyhow!("the default route's interface #{index} is gone"))?;
             let host = net.first_addr(link).ok_or_else(|| {
                 anyhow!(
@@ -114,31 +78,10 @@ pub fn resolve(spec: &UnderlaySpec, net: &HostNet) -> Result<Underlay> {
     }
 }
 
-/// A host with eth0 (MTU 9001) at 172.30.0.28 and the default route on
-/// it, for tests.
-#[cfg(test)]
-pub(crate) fn example_net() -> HostNet {
-    use crate::netlink::{addr::Addr, link::Link};
-    HostNet {
-        links: vec![Link {
-            index: 2,
-            name: "eth0".into(),
-            mtu: 9001,
-            up: true,
-            master: None,
-        }],
-        addrs: vec![Addr {
-            index: 2,
-            address: "172.30.0.28".parse().unwrap(),
-        }],
-        default_oif: Some(2),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::parse_underlay;
+    use crate::{host::Addr, spec::parse_underlay};
 
     fn net() -> HostNet {
         let link = |index, name: &str, mtu| Link {

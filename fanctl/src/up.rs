@@ -6,20 +6,16 @@ use anyhow::{anyhow, bail, Context, Result};
 use crate::{
     dhcp::Dnsmasq,
     fan::{prefix_of, Fan},
+    hooks,
     nat::{self, NatRule},
-    netlink::{addr, link},
-    resource::{undo_all, Resource},
+    netlink::{addr, host_net, link},
+    plan::Mode,
+    resource::{undo_all, Resource, Transaction},
     session::Session,
     spec::FanSpec,
-    state::{FanRecord, Mode},
+    state::FanRecord,
     sysctl, tunnel,
-    underlay::HostNet,
 };
-
-/// Test hook: make the named step fail before it runs.
-const FAIL_AT_ENV: &str = "FANCTL_FAIL_AT";
-/// Test hook for kernels without ipip: skip the tunnel and overlay route.
-const NO_TUNNEL_ENV: &str = "FANCTL_TEST_NO_TUNNEL";
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct UpOptions {
@@ -27,47 +23,9 @@ pub struct UpOptions {
     pub no_fallback: bool,
 }
 
-/// What this run made, in order; shared entries outlive this fan.
-pub struct Transaction {
-    log: Vec<(Resource, bool)>,
-    existing_shared: Vec<Resource>,
-}
-
-impl Transaction {
-    fn new(existing_shared: &[Resource]) -> Self {
-        Transaction {
-            log: Vec::new(),
-            existing_shared: existing_shared.to_vec(),
-        }
-    }
-
-    pub fn record(&mut self, resource: Resource) {
-        self.log.push((resource, false));
-    }
-
-    pub fn record_shared(&mut self, resource: Resource) {
-        self.log.push((resource, true));
-    }
-
-    pub fn has_shared(&self, pred: impl Fn(&Resource) -> bool) -> bool {
-        self.existing_shared
-            .iter()
-            .chain(self.log.iter().filter(|(_, s)| *s).map(|(r, _)| r))
-            .any(pred)
-    }
-
-    fn made(&self, shared: bool) -> Vec<Resource> {
-        self.log
-            .iter()
-            .filter(|(_, s)| *s == shared)
-            .map(|(r, _)| r.clone())
-            .collect()
-    }
-}
-
 fn step<T>(name: &str, run: impl FnOnce() -> Result<T>) -> Result<T> {
-    if std::env::var(FAIL_AT_ENV).is_ok_and(|v| v == name) {
-        bail!("step {name} failed: injected failure ({FAIL_AT_ENV}={name})");
+    if let Some(why) = hooks::injected_failure(name) {
+        bail!("step {name} failed: {why}");
     }
     run().with_context(|| format!("step {name} failed"))
 }
@@ -122,17 +80,20 @@ fn start_dhcp(s: &Session, fan: &Fan, tx: &mut Transaction) -> Result<()> {
 }
 
 fn build(s: &Session, fan: &Fan, opts: UpOptions, tx: &mut Transaction) -> Result<Mode> {
-    let no_tunnel = std::env::var_os(NO_TUNNEL_ENV).is_some();
-    step("bridge", || make_bridge(s, fan, tx))?;
-    let mode = if no_tunnel {
-        Mode::NoTunnel
+    let tunnel = if hooks::no_tunnel() {
+        None
     } else {
-        let mode = step("tunnel", || {
-            tunnel::setup(&s.rtnl, fan, tx, opts.no_fallback)
-        })?;
-        step("route", || tunnel::add_overlay_route(&s.rtnl, fan, tx))?;
-        mode
+        Some(step("ipip", || {
+            tunnel::prepare(&s.rtnl, fan, tx, opts.no_fallback)
+        })?)
     };
+    step("bridge", || make_bridge(s, fan, tx))?;
+    if let Some(plan) = &tunnel {
+        step("tunnel", || tunnel::setup(&s.rtnl, fan, plan, tx))?;
+        step("route", || {
+            tunnel::add_overlay_route(&s.rtnl, fan, &plan.dev, tx)
+        })?;
+    }
     step("forwarding", || enable_forwarding(tx))?;
     step("nat", || {
         let mut rules = s.nat_rules_except(&fan.bridge);
@@ -148,7 +109,7 @@ fn build(s: &Session, fan: &Fan, opts: UpOptions, tx: &mut Transaction) -> Resul
     if fan.dhcp {
         step("dhcp", || start_dhcp(s, fan, tx))?;
     }
-    Ok(mode)
+    Ok(tunnel.map_or(Mode::NoTunnel, |plan| plan.mode))
 }
 
 /// Records the new fan; the state file is the last thing written.
@@ -175,6 +136,7 @@ fn record_of(fan: &Fan, mode: Mode, resources: Vec<Resource>) -> FanRecord {
         dhcp: fan.dhcp,
         host_reserve: fan.host_reserve,
         mode,
+        auto: fan.auto,
         resources,
     }
 }
@@ -203,14 +165,33 @@ fn differences(old: &FanRecord, fan: &Fan) -> Vec<String> {
     out
 }
 
-/// Refuses fans that clash with one already up; `Ok(true)` when this very
-/// fan is already up.
-fn check_existing(s: &mut Session, fan: &Fan) -> Result<bool> {
+/// What is already up of the fan asked for.
+enum Existing {
+    Nothing,
+    /// This very fan, with its bridge.
+    Up,
+    /// A record of this fan whose bridge is gone: taken down before `up`.
+    Stale(String),
+}
+
+/// Refuses fans that clash with one already up. Reads only: a stale record
+/// is cleaned up by the caller once every check has passed.
+fn check_existing(s: &Session, fan: &Fan) -> Result<Existing> {
     let overlay = fan.overlay();
-    if let Some(old) = s.state.find_overlay(&overlay).cloned() {
+    let mut existing = Existing::Nothing;
+    if let Some(old) = s.state.find_overlay(&overlay) {
         let same = old.bridge == fan.bridge && old.underlay == fan.underlay_host();
-        if same && link::by_name(&s.rtnl, &old.bridge)?.is_some() {
-            let changed = differences(&old, fan);
+        if !same {
+            bail!(
+                "overlay {overlay} is already in use by {} (underlay {})",
+                old.bridge,
+                old.underlay
+            );
+        }
+        if link::by_name(&s.rtnl, &old.bridge)?.is_none() {
+            existing = Existing::Stale(old.bridge.clone());
+        } else {
+            let changed = differences(old, fan);
             if !changed.is_empty() {
                 bail!(
                     "{} is already up with other settings ({}): take it down first",
@@ -218,24 +199,11 @@ fn check_existing(s: &mut Session, fan: &Fan) -> Result<bool> {
                     changed.join(", ")
                 );
             }
-            return Ok(true);
-        }
-        if same {
-            eprintln!(
-                "fanctl: {} is recorded as up but its bridge is gone: cleaning up",
-                old.bridge
-            );
-            crate::down::take_down(s, &old.bridge, true)?;
-        } else {
-            bail!(
-                "overlay {overlay} is already in use by {} (underlay {})",
-                old.bridge,
-                old.underlay
-            );
+            return Ok(Existing::Up);
         }
     }
     let mine = fan.map.overlay();
-    for other in &s.state.fans {
+    for other in s.state.fans.iter().filter(|f| f.overlay != overlay) {
         if prefix_of(&other.overlay)?.overlaps(&mine) {
             bail!(
                 "overlay {overlay} overlaps {} of {}",
@@ -244,22 +212,31 @@ fn check_existing(s: &mut Session, fan: &Fan) -> Result<bool> {
             );
         }
     }
-    if link::by_name(&s.rtnl, &fan.bridge)?.is_some() {
+    if matches!(existing, Existing::Nothing) && link::by_name(&s.rtnl, &fan.bridge)?.is_some() {
         bail!("a network interface named {} already exists", fan.bridge);
     }
-    Ok(false)
+    Ok(existing)
 }
 
+/// Brings the fan up: everything that can be checked without changing the
+/// host is, first; then each step, with everything undone on a failure.
 pub fn up(s: &mut Session, spec: &FanSpec, opts: UpOptions) -> Result<()> {
-    let fan = Fan::resolve(spec, &HostNet::query(&s.rtnl)?)?;
-    if check_existing(s, &fan)? {
-        println!(
-            "{}: {} over {} is already up",
-            fan.bridge,
-            fan.overlay(),
-            fan.underlay_host()
-        );
-        return Ok(());
+    let fan = Fan::resolve(spec, &host_net(&s.rtnl)?)?;
+    match check_existing(s, &fan)? {
+        Existing::Up => {
+            println!(
+                "{}: {} over {} is already up",
+                fan.bridge,
+                fan.overlay(),
+                fan.underlay_host()
+            );
+            return Ok(());
+        }
+        Existing::Stale(bridge) => {
+            eprintln!("fanctl: {bridge} is recorded as up but its bridge is gone: cleaning up");
+            crate::down::take_down(s, &bridge, true)?;
+        }
+        Existing::Nothing => {}
     }
     let mut tx = Transaction::new(&s.state.shared);
     let built = build(s, &fan, opts, &mut tx)
@@ -279,7 +256,7 @@ pub fn up(s: &mut Session, spec: &FanSpec, opts: UpOptions) -> Result<()> {
             Ok(())
         }
         Err(err) => {
-            let failures = undo_all(tx.log.iter().map(|(r, _)| r), &s.undo_context(&fan.bridge));
+            let failures = undo_all(tx.all(), &s.undo_context(&fan.bridge));
             for (_, failure) in &failures {
                 eprintln!("fanctl: warning: rollback incomplete: {failure:#}");
             }
@@ -296,7 +273,7 @@ pub fn up(s: &mut Session, spec: &FanSpec, opts: UpOptions) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::underlay::example_net;
+    use crate::host::example_net;
 
     fn fan(line: &str) -> Fan {
         let words: Vec<&str> = line.split_whitespace().collect();

@@ -11,10 +11,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{is_root, Netns};
+use common::{require_root, Netns};
 use fanctl::{
     netlink::{link, route, Rtnl},
-    tunnel::peer_routes,
+    plan::peer_routes,
 };
 
 /// Runs `body` on a thread that has entered the namespace (network
@@ -37,9 +37,7 @@ fn routes_on(ns: &Netns, dev: &str) -> usize {
 
 #[test]
 fn a_slash_16_of_peer_routes_goes_in_and_out_in_batches() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     let ns = Netns::new("peers");
     ns.ip("link add fanbr type bridge");
     ns.ip("addr add 250.0.28.1/24 dev fanbr");
@@ -94,9 +92,7 @@ fn a_slash_16_of_peer_routes_goes_in_and_out_in_batches() {
 
 #[test]
 fn one_refused_route_undoes_the_whole_batch() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     let ns = Netns::new("refused");
     ns.ip("link add fanbr type bridge");
     ns.ip("addr add 250.0.28.1/24 dev fanbr");

@@ -9,7 +9,10 @@ use std::{
     process::{Command, Output},
 };
 
-use fanctl::state::{FanRecord, Mode, State};
+use fanctl::{
+    plan::Mode,
+    state::{FanRecord, State},
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_fanctl");
 
@@ -37,6 +40,7 @@ impl Host {
                 dhcp,
                 host_reserve: 3,
                 mode: Mode::Module,
+                auto: false,
                 resources: vec![],
             };
             let state = State {

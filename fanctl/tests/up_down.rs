@@ -15,7 +15,7 @@ use std::{
     time::Duration,
 };
 
-use common::{cmdline, is_root, read_pid, running, text, Netns};
+use common::{cmdline, read_pid, require_root, running, text, Netns};
 
 const NO_TUNNEL: (&str, &str) = ("FANCTL_TEST_NO_TUNNEL", "1");
 
@@ -27,9 +27,7 @@ fn dnsmasq_pid(ns: &Netns) -> i64 {
 
 #[test]
 fn up_makes_bridge_nat_and_dhcp_and_down_removes_them() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     let ns = Netns::new("updown");
     let before = ns.snapshot();
 
@@ -97,9 +95,7 @@ fn up_makes_bridge_nat_and_dhcp_and_down_removes_them() {
 
 #[test]
 fn up_twice_is_a_no_op_and_options_work() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     let ns = Netns::new("twice");
     let before = ns.snapshot();
     let args = [
@@ -165,9 +161,7 @@ fn up_twice_is_a_no_op_and_options_work() {
 
 #[test]
 fn a_failed_step_rolls_back_everything_before_it() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     let ns = Netns::new("rollback");
     let before = ns.snapshot();
     for step in ["bridge", "forwarding", "nat", "dhcp", "state"] {
@@ -187,9 +181,7 @@ fn a_failed_step_rolls_back_everything_before_it() {
 
 #[test]
 fn a_missing_dnsmasq_fails_the_dhcp_step_and_rolls_back() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     let ns = Netns::new("nodnsmasq");
     let before = ns.snapshot();
     let out = ns.fanctl(
@@ -205,9 +197,7 @@ fn a_missing_dnsmasq_fails_the_dhcp_step_and_rolls_back() {
 
 #[test]
 fn down_refuses_while_a_container_is_attached() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     let ns = Netns::new("attached");
     ns.fanctl_ok(&["up", "250", "ul0/16", "dhcp"], &[NO_TUNNEL]);
     ns.ip("link add c0 type veth peer name c1");
@@ -236,9 +226,7 @@ fn down_refuses_while_a_container_is_attached() {
 
 #[test]
 fn config_file_up_all_and_down_all() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     let ns = Netns::new("config");
     let before = ns.snapshot();
     fs::write(
@@ -250,14 +238,29 @@ fn config_file_up_all_and_down_all() {
     )
     .unwrap();
     ns.fanctl_ok(&["up", "-a"], &[NO_TUNNEL]);
+    // A fan brought up by hand is not `auto`: `down -a` leaves it.
+    ns.fanctl_ok(&["up", "253", "ul0/16"], &[NO_TUNNEL]);
     let fans = ns.show_json()["fans"].clone();
-    let bridges: Vec<&str> = fans
+    let bridges_flags: Vec<(&str, bool)> = fans
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| f["bridge"].as_str().unwrap())
+        .map(|f| {
+            let flags = f["flags"].as_str().unwrap();
+            (
+                f["bridge"].as_str().unwrap(),
+                flags.split(' ').any(|w| w == "auto"),
+            )
+        })
         .collect();
-    assert_eq!(bridges, ["fan-250-0-28", "fan-251-0-28"]);
+    assert_eq!(
+        bridges_flags,
+        [
+            ("fan-250-0-28", true),
+            ("fan-251-0-28", true),
+            ("fan-253-0-28", false)
+        ]
+    );
     let table = ns.nft_table().unwrap();
     assert!(
         table.contains("250.0.28.0/24") && table.contains("251.0.28.0/24"),
@@ -275,15 +278,30 @@ fn config_file_up_all_and_down_all() {
         "{table}"
     );
 
-    ns.fanctl_ok(&["down", "-a"], &[]);
+    let out = ns.fanctl_ok(&["down", "-a"], &[]);
+    assert!(out.contains("fan-251-0-28"), "{out}");
+    let fans = ns.show_json()["fans"].clone();
+    assert_eq!(fans.as_array().unwrap().len(), 1, "{fans}");
+    assert_eq!(fans[0]["bridge"], "fan-253-0-28");
+    ns.fanctl_ok(&["down", "-e"], &[]);
     assert_eq!(ns.snapshot(), before);
 
-    // A bad line: reported with its number, and nothing is brought up.
-    fs::write(ns.dir.join("fan.conf"), "250 ul0/16\nnonsense here\n").unwrap();
+    // Bad lines are named, the good ones between them still come up, and
+    // the run fails at the end.
+    fs::write(
+        ns.dir.join("fan.conf"),
+        "nonsense here\n250 ul0/16\n251 ul0/16 frobnicate\n",
+    )
+    .unwrap();
     let out = ns.fanctl(&["up", "-a"], &[NO_TUNNEL]);
-    let (_, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr.contains("fan.conf:2:"), "{stderr}");
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("fan.conf:1: bad overlay"), "{stderr}");
+    assert!(stderr.contains("fan.conf:3: unknown flag"), "{stderr}");
+    assert!(stderr.contains("2 of 3 lines"), "{stderr}");
+    assert!(stdout.contains("fan-250-0-28"), "{stdout}");
+    assert_eq!(ns.show_json()["fans"][0]["bridge"], "fan-250-0-28");
+    ns.fanctl_ok(&["down", "-a"], &[]);
     assert_eq!(ns.snapshot(), before);
 }
 
@@ -292,16 +310,14 @@ fn config_file_up_all_and_down_all() {
 /// module it must fall back to peer routes; with the module, use it.
 #[test]
 fn tunnel_step_names_missing_ipip_or_sets_up_the_tunnel() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     let ns = Netns::new("tunnel");
     let before = ns.snapshot();
     let out = ns.fanctl(&["up", "250.0.0.0/8", "ul0/16"], &[]);
     let (stdout, stderr) = text(&out);
     if !out.status.success() {
         assert_eq!(out.status.code(), Some(1));
-        assert!(stderr.contains("step tunnel failed"), "{stderr}");
+        assert!(stderr.contains("step ipip failed"), "{stderr}");
         assert!(stderr.contains("CONFIG_NET_IPIP"), "{stderr}");
         assert_eq!(ns.snapshot(), before, "left behind: {stderr}");
         return;
@@ -335,9 +351,7 @@ fn tunnel_step_names_missing_ipip_or_sets_up_the_tunnel() {
 
 #[test]
 fn exit_codes_and_errors() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     let ns = Netns::new("exit");
     let code = |args: &[&str]| ns.fanctl(args, &[NO_TUNNEL]).status.code();
     assert_eq!(code(&["up", "250.0.0.0/33", "ul0/16"]), Some(2));
@@ -363,9 +377,7 @@ fn exit_codes_and_errors() {
 
 #[test]
 fn a_second_fanctl_waits_for_the_lock() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     let ns = Netns::new("lock");
     let lock = fs::File::create(ns.run_dir().join("lock")).unwrap();
     // SAFETY: flock on a descriptor this test owns.

@@ -1,5 +1,5 @@
 //! Lookup cost with 1, 16 and 256 maps: it must not grow with the number
-//! of maps (FAN-SPEC section 5).
+//! of maps (docs/mapping.md, "Many maps").
 
 use std::hint::black_box;
 use std::net::Ipv4Addr;

@@ -101,6 +101,48 @@ impl<'a> Mappings<'a> {
     }
 }
 
+/// The offsets of every attribute of type `kind` (flag bits ignored) among
+/// the attributes of `payload`, in order, each whole inside `payload`. The
+/// walk stops where the kernel's own lenient parser stops: at a header or
+/// an attribute that does not fit. The kernel keeps only the last attribute
+/// of a type in its table; this finds all of them.
+pub fn offsets_of(payload: &[u8], kind: u16) -> OffsetsOf<'_> {
+    OffsetsOf {
+        payload,
+        offset: 0,
+        kind,
+    }
+}
+
+/// Iterator returned by [`offsets_of`].
+#[derive(Clone, Debug)]
+pub struct OffsetsOf<'a> {
+    payload: &'a [u8],
+    offset: usize,
+    kind: u16,
+}
+
+impl Iterator for OffsetsOf<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        loop {
+            let rest = self.payload.get(self.offset..)?;
+            let [l0, l1, t0, t1] = *rest.first_chunk::<HDR_LEN>()?;
+            let len = usize::from(u16::from_ne_bytes([l0, l1]));
+            if len < HDR_LEN || len > rest.len() {
+                self.offset = self.payload.len();
+                return None;
+            }
+            let at = self.offset;
+            self.offset = at.saturating_add(len.div_ceil(ALIGN).saturating_mul(ALIGN));
+            if u16::from_ne_bytes([t0, t1]) & TYPE_MASK == self.kind {
+                return Some(at);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,5 +225,47 @@ mod tests {
     fn flag_bits_of_the_type_are_ignored() {
         let buf = attr(IFLA_FAN_MAPPING | 1 << 15, &[0; 12]);
         assert!(mappings(&buf).next().unwrap().is_ok());
+    }
+
+    #[test]
+    fn offsets_of_finds_every_attribute_of_a_type() {
+        let mut buf = attr(33 | 1 << 15, &[1; 12]);
+        buf.extend(attr(2, &[9; 5]));
+        buf.extend(attr(33, &[2; 8]));
+        buf.extend(attr(4, &[]));
+        assert_eq!(offsets_of(&buf, 33).collect::<Vec<_>>(), [0, 28]);
+        assert_eq!(offsets_of(&buf, 4).collect::<Vec<_>>(), [40]);
+        assert_eq!(offsets_of(&buf, 5).count(), 0);
+        assert_eq!(offsets_of(&[], 33).count(), 0);
+    }
+
+    #[test]
+    fn offsets_of_stops_where_the_kernel_stops() {
+        let mut buf = attr(33, &[1; 4]);
+        // nla_len 2 (smaller than a header), then a good attribute the
+        // kernel never reaches.
+        buf.extend([2, 0, 33, 0]);
+        buf.extend(attr(33, &[3; 4]));
+        assert_eq!(offsets_of(&buf, 33).collect::<Vec<_>>(), [0]);
+        // An attribute longer than what is left, and trailing bytes.
+        let mut buf = attr(33, &[1; 4]);
+        buf.extend([12, 0, 33, 0, 0]);
+        assert_eq!(offsets_of(&buf, 33).collect::<Vec<_>>(), [0]);
+        // The last attribute's padding may be missing.
+        let buf = [5, 0, 33, 0, 7];
+        assert_eq!(offsets_of(&buf, 33).collect::<Vec<_>>(), [0]);
+    }
+
+    proptest::proptest! {
+        /// Whatever the bytes, every offset found holds a whole attribute of
+        /// the type, and the walk ends.
+        #[test]
+        fn offsets_of_yields_only_whole_attributes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256), kind in 0u16..40) {
+            for at in offsets_of(&bytes, kind) {
+                let len = usize::from(u16::from_ne_bytes([bytes[at], bytes[at + 1]]));
+                proptest::prop_assert!(len >= HDR_LEN && at + len <= bytes.len());
+                proptest::prop_assert_eq!(u16::from_ne_bytes([bytes[at + 2], bytes[at + 3]]) & TYPE_MASK, kind);
+            }
+        }
     }
 }

@@ -3,7 +3,7 @@
 use core::ffi::CStr;
 use core::fmt;
 
-/// Errno values of the kernel interface (FAN-SPEC section 2), positive.
+/// Errno values of the kernel interface (docs/netlink.md), positive.
 const ENOENT: i32 = 2;
 const EEXIST: i32 = 17;
 const EINVAL: i32 = 22;
@@ -38,9 +38,31 @@ pub enum MapError {
     Overlaps,
     /// The table already holds [`MAX_MAPS`](super::table::MAX_MAPS) maps.
     TableFull,
+    /// The underlay reaches into addresses that are no host's: "this
+    /// network" (0/8), loopback (127/8), multicast (224/4) or the limited
+    /// broadcast address. A fan would send IP-in-IP there.
+    UnderlayNotUnicast,
 }
 
 impl MapError {
+    /// Every error, for tests and documentation checks.
+    pub const ALL: [MapError; 14] = [
+        Self::PrefixOutOfRange,
+        Self::HostBits,
+        Self::OverlayPrefixOutOfRange,
+        Self::UnderlayPrefixOutOfRange,
+        Self::OverlayNotShorter,
+        Self::OverlayHostBits,
+        Self::UnderlayHostBits,
+        Self::OverlayZero,
+        Self::UnderlayZero,
+        Self::BadLength,
+        Self::NotFound,
+        Self::Overlaps,
+        Self::TableFull,
+        Self::UnderlayNotUnicast,
+    ];
+
     /// What is wrong, as a NUL-terminated static string for the kernel's
     /// netlink extended ack.
     pub fn c_message(&self) -> &'static CStr {
@@ -66,6 +88,9 @@ impl MapError {
             Self::NotFound => c"no fan map with that overlay",
             Self::Overlaps => c"fan map overlay overlaps an existing fan map",
             Self::TableFull => c"too many fan maps on this device (at most 256)",
+            Self::UnderlayNotUnicast => {
+                c"fan map underlay must be unicast: not in 0/8, 127/8, 224/4 or 255.255.255.255"
+            }
         }
     }
 
@@ -129,21 +154,30 @@ impl fmt::Display for ApplyError {
 mod tests {
     use super::*;
 
-    const ALL: [MapError; 13] = [
-        MapError::PrefixOutOfRange,
-        MapError::HostBits,
-        MapError::OverlayPrefixOutOfRange,
-        MapError::UnderlayPrefixOutOfRange,
-        MapError::OverlayNotShorter,
-        MapError::OverlayHostBits,
-        MapError::UnderlayHostBits,
-        MapError::OverlayZero,
-        MapError::UnderlayZero,
-        MapError::BadLength,
-        MapError::NotFound,
-        MapError::Overlaps,
-        MapError::TableFull,
-    ];
+    const ALL: [MapError; 14] = MapError::ALL;
+
+    /// Does not compile when a variant is added: add it to `ALL` too.
+    #[test]
+    fn all_is_every_error() {
+        for e in ALL {
+            match e {
+                MapError::PrefixOutOfRange
+                | MapError::HostBits
+                | MapError::OverlayPrefixOutOfRange
+                | MapError::UnderlayPrefixOutOfRange
+                | MapError::OverlayNotShorter
+                | MapError::OverlayHostBits
+                | MapError::UnderlayHostBits
+                | MapError::OverlayZero
+                | MapError::UnderlayZero
+                | MapError::BadLength
+                | MapError::NotFound
+                | MapError::Overlaps
+                | MapError::TableFull
+                | MapError::UnderlayNotUnicast => {}
+            }
+        }
+    }
 
     #[test]
     fn messages_agree_and_are_distinct() {
@@ -165,6 +199,7 @@ mod tests {
         for e in ALL.iter().take(10) {
             assert_eq!(e.errno(), 22, "{e:?}");
         }
+        assert_eq!(MapError::UnderlayNotUnicast.errno(), 22);
     }
 
     #[test]

@@ -26,6 +26,7 @@
 )]
 
 pub mod attrs;
+pub mod backoff;
 pub mod bridge;
 pub mod error;
 pub mod local_cache;
@@ -44,4 +45,4 @@ pub use prefix::Prefix;
 pub use slice::{Slice, DEFAULT_HOST_RESERVE};
 pub use table::{MapTable, MAX_MAPS};
 pub use text::ParseError;
-pub use wire::{Request, IFLA_FAN_MAPPING, IFLA_IPTUN_FAN_MAP, WIRE_LEN};
+pub use wire::{Request, IFLA_FAN_MAPPING, IFLA_IPTUN_FAN_MAP, IFLA_IPTUN_FAN_UNDERLAY, WIRE_LEN};

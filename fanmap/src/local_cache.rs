@@ -51,8 +51,12 @@ fn entry(addr: Ipv4Addr, generation: u32, local: bool) -> u64 {
 impl LocalCache {
     /// An empty cache.
     pub const fn new() -> Self {
+        // An array-repeat of a named constant, not `[const { .. }; N]`:
+        // inline const needs rustc 1.79, and 6.12 kernels may be built with 1.78.
+        #[allow(clippy::declare_interior_mutable_const)]
+        const EMPTY: AtomicU64 = AtomicU64::new(0);
         Self {
-            slots: [const { AtomicU64::new(0) }; LOCAL_CACHE_SLOTS],
+            slots: [EMPTY; LOCAL_CACHE_SLOTS],
         }
     }
 

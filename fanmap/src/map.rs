@@ -1,10 +1,20 @@
-//! A validated fan map and its address arithmetic (FAN-SPEC section 1).
+//! A validated fan map and its address arithmetic (docs/mapping.md).
 
 use core::net::Ipv4Addr;
 
 use super::error::MapError;
 use super::prefix::{mask, shl, shr, Prefix};
 use super::slice::Slice;
+
+/// Networks (address, prefix length) where no peer host can be: "this
+/// network", loopback, multicast and the limited broadcast address. An
+/// underlay that reaches into one would have the fan send IP-in-IP there.
+const NOT_UNICAST: [(u32, u8); 4] = [
+    (0x0000_0000, 8),
+    (0x7f00_0000, 8),
+    (0xe000_0000, 4),
+    (0xffff_ffff, 32),
+];
 
 /// A fan map `OVERLAY/ov:UNDERLAY/ul`, valid by construction:
 /// `1 <= ov < ul <= 32`, neither address has host bits set, and neither
@@ -59,6 +69,12 @@ impl FanMap {
         }
         if underlay == 0 {
             return Err(MapError::UnderlayZero);
+        }
+        if NOT_UNICAST
+            .iter()
+            .any(|&(net, len)| (underlay ^ net) & mask(len.min(underlay_len)) == 0)
+        {
+            return Err(MapError::UnderlayNotUnicast);
         }
         Ok(FanMap {
             overlay,
@@ -182,8 +198,19 @@ mod tests {
         assert_eq!(new("0.0.0.0", 8, "172.30.0.0", 16), Err(OverlayZero));
         assert_eq!(new("250.0.0.0", 8, "0.0.0.0", 16), Err(UnderlayZero));
         assert!(new("250.0.0.0", 8, "172.30.0.0", 16).is_ok());
-        assert!(new("128.0.0.0", 1, "255.255.255.255", 32).is_ok());
-        assert!(new("255.255.255.254", 31, "255.255.255.255", 32).is_ok());
+        assert!(new("128.0.0.0", 1, "255.255.255.254", 32).is_ok());
+        assert!(new("250.0.0.0", 8, "239.255.0.0", 16) == Err(UnderlayNotUnicast));
+        assert!(new("250.0.0.0", 8, "255.255.255.255", 32) == Err(UnderlayNotUnicast));
+        assert!(new("250.0.0.0", 8, "127.1.0.0", 16) == Err(UnderlayNotUnicast));
+        assert!(new("250.0.0.0", 8, "0.30.0.0", 16) == Err(UnderlayNotUnicast));
+        // An underlay that contains such a network is refused too.
+        assert!(new("10.0.0.0", 8, "192.0.0.0", 9) == Ok(map("10.0.0.0", 8, "192.0.0.0", 9)));
+        assert!(new("128.0.0.0", 1, "192.0.0.0", 2) == Err(UnderlayNotUnicast));
+        // Neighbours of the refused networks are fine.
+        assert!(new("250.0.0.0", 8, "223.255.0.0", 16).is_ok());
+        assert!(new("250.0.0.0", 8, "128.0.0.0", 16).is_ok());
+        assert!(new("250.0.0.0", 8, "1.0.0.0", 16).is_ok());
+        assert!(new("250.0.0.0", 8, "240.0.0.0", 16).is_ok());
     }
 
     #[test]
@@ -224,12 +251,12 @@ mod tests {
         let slice = m.slice_for(a("10.0.0.1")).unwrap();
         assert_eq!(slice.prefix(), Prefix::new(a("128.0.0.0"), 1).unwrap());
         // ov = 1, ul = 2: the widest shift, 31 bits of host part in ul.
-        let m = map("128.0.0.0", 1, "64.0.0.0", 2);
+        let m = map("128.0.0.0", 1, "128.0.0.0", 2);
         assert_eq!(
             m.underlay_for(a("255.255.255.255")),
-            Some(a("127.255.255.255"))
+            Some(a("191.255.255.255"))
         );
-        let slice = m.slice_for(a("127.255.255.255")).unwrap();
+        let slice = m.slice_for(a("191.255.255.255")).unwrap();
         assert_eq!(
             slice.prefix(),
             Prefix::new(a("255.255.255.254"), 31).unwrap()

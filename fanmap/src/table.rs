@@ -80,7 +80,7 @@ impl MapTable {
     /// A binary search over the whole capacity: always 8 steps without a
     /// branch, unused slots counting as starting after every address. The
     /// cost is the same for 1 map as for 256, so lookup does not slow down
-    /// as maps are added (FAN-SPEC section 5); a search over only the used
+    /// as maps are added (docs/mapping.md); a search over only the used
     /// slots would be faster for a few maps but not for many.
     pub fn lookup(&self, dst: Ipv4Addr) -> Option<&FanMap> {
         let dst = u32::from(dst);

@@ -1,5 +1,5 @@
 //! The netlink payload of a fan map and what each form of it asks for
-//! (FAN-SPEC section 2, Ubuntu's UAPI).
+//! (docs/netlink.md, Ubuntu's UAPI).
 //!
 //! ```c
 //! struct ifla_fan_map {
@@ -19,6 +19,11 @@ use super::prefix::Prefix;
 /// `IFLA_IPTUN_FAN_MAP`: the nested attribute, inside `IFLA_INFO_DATA` of
 /// kind `ipip`, that holds a device's fan maps.
 pub const IFLA_IPTUN_FAN_MAP: u16 = 33;
+
+/// `IFLA_IPTUN_FAN_UNDERLAY`: the first generation of Ubuntu's fan (one
+/// underlay per device, an unnested address), superseded by
+/// [`IFLA_IPTUN_FAN_MAP`] and refused.
+pub const IFLA_IPTUN_FAN_UNDERLAY: u16 = 32;
 
 /// `IFLA_FAN_MAPPING`: one map inside [`IFLA_IPTUN_FAN_MAP`], whose payload
 /// is a `struct ifla_fan_map`.

@@ -8,7 +8,7 @@
 #
 # Load the fan module before running it (not ipip.ko: the two cannot be
 # loaded together).  Everything happens in a network namespace of its own (ip -n), which is
-# deleted at the end.  Checks follow FAN-SPEC.md sections 2 and 3: creating
+# deleted at the end.  Checks follow docs/netlink.md: creating
 # a fan device with two maps, `ip -d link show`, `ip -j -d link show` through
 # python3 -m json.tool, adding and removing maps with `ip link change`,
 # the kernel's rejections (with an extended ack message) leaving the device

@@ -3,6 +3,8 @@
 #   fanctl_on HOST ARGS...     run fanctl in HOST with that host's own run,
 #                              state and config paths (/tmp/fanctl-HOST/...):
 #                              all namespaces share one filesystem
+#   fanctl_hooks_on HOST ARGS...  fanctl_on with the build that obeys the
+#                              test hooks (FANCTL_FAIL_AT=STEP)
 #   fanctl_config HOST         the config file fanctl_on HOST uses (-a)
 #   dhcp_lease CONTAINER       get a lease with busybox udhcpc on eth0 and
 #                              apply it (address, default route, MTU)
@@ -26,6 +28,10 @@ fi
 	echo "no fanctl at $FANCTL (run: cargo build --release -p fanctl)" >&2
 	exit 1
 }
+# The test hooks are compiled only into builds with the test-hooks feature:
+# the debug build `cargo test` makes has them (fanctl's dev-dependency on
+# itself turns the feature on). FANCTL_HOOKS can name another.
+FANCTL_HOOKS=${FANCTL_HOOKS:-$_fanctl_target/debug/fanctl}
 FANCTL_TMP=$(mktemp -d /tmp/fanctl-test.XXXXXX)
 _fanctl_cleanup() {
 	_fan_cleanup
@@ -44,6 +50,14 @@ fanctl_on() {
 	mkdir -p "$dir"
 	on "$host" env FAN_RUN_DIR="$dir/run" FAN_STATE_DIR="$dir/state" \
 		FAN_CONFIG="$dir/fan" "$FANCTL" "$@"
+}
+
+fanctl_hooks_on() {
+	[ -x "$FANCTL_HOOKS" ] || {
+		echo "no fanctl with test hooks at $FANCTL_HOOKS (run: cargo build -p fanctl --features test-hooks)" >&2
+		return 1
+	}
+	FANCTL=$FANCTL_HOOKS fanctl_on "$@"
 }
 
 # The script udhcpc runs on its events: applies a lease, like ifupdown would.

@@ -8,7 +8,7 @@
 fan_module_load
 
 # fan_topology MAP "HOST=UNDERLAY_ADDR/LEN=SLICE_PREFIX(3 octets or more)=BRIDGE/LEN ..."
-# Slices are written out by hand from FAN-SPEC section 1, so a wrong
+# Slices are written out by hand from docs/mapping.md, so a wrong
 # computation in the module cannot hide behind the same wrong computation here.
 check_fan() {
 	local map=$1

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The fan-map netlink interface: every rejection of FAN-SPEC's table, plus
+# The fan-map netlink interface: every refusal in docs/netlink.md, plus
 # malformed attributes, the 257th map, and fan-map with a remote: the
 # errno, the extended ack message, and that nothing changed.
 . "$(dirname "$0")/../lib/hosts.sh"
@@ -56,6 +56,40 @@ if on nl ip link show fan1 >/dev/null 2>&1; then
 fi
 on nl ip link add p2p type ipip local 172.30.0.1 remote 172.30.0.9
 refused EINVAL "remote address" change p2p --local 172.30.0.1 --remote 172.30.0.9 --map 250.0.0.0/8:172.30.0.0/16
+
+# ---- Ubuntu's userspace, as it speaks ------------------------------------
+# Its ip sends attribute 33 without NLA_F_NESTED, and once per fan-map;
+# its libnetlink does not mask the flag, so a dump must not set it.
+on nl python3 "$FAN_LIB/fannl.py" change tunl0 --no-nested-flag --map 251.0.0.0/8:10.1.0.0/16
+expect_eq "maps after a request without NLA_F_NESTED" "$(maps)" \
+	"$(printf '%s\n' 250.0.0.0/8:172.30.0.0/16 251.0.0.0/8:10.1.0.0/16)"
+expect_eq "attribute 33 of a dump, as Ubuntu's kernel wrote it" \
+	"$(on nl python3 "$FAN_LIB/fannl.py" attr-types tunl0)" 33
+# every occurrence, in order, all or nothing
+on nl python3 "$FAN_LIB/fannl.py" change tunl0 --no-nested-flag --map 252.0.0.0/8:10.2.0.0/16 \
+	--next-attr --map 253.0.0.0/8:10.3.0.0/16 --next-attr --map 251.0.0.0/8:0.0.0.0/0
+expect_eq "maps after three attributes 33" "$(maps)" \
+	"$(printf '%s\n' 250.0.0.0/8:172.30.0.0/16 252.0.0.0/8:10.2.0.0/16 253.0.0.0/8:10.3.0.0/16)"
+refused EINVAL "host bits" change tunl0 --map 254.0.0.0/8:10.4.0.0/16 --next-attr --map 1.1.0.0/8:10.5.0.0/16
+refused EEXIST "overlaps an existing fan map" change tunl0 --map 254.0.0.0/8:10.4.0.0/16 \
+	--next-attr --map 254.0.0.0/8:10.6.0.0/16
+refused ENOENT "no fan map with that overlay" change tunl0 --map 252.0.0.0/8:0.0.0.0/0 \
+	--next-attr --map 252.0.0.0/8:0.0.0.0/0
+refused EINVAL "fan map attribute is empty" change tunl0 --map 254.0.0.0/8:10.4.0.0/16 --next-attr
+on nl python3 "$FAN_LIB/fannl.py" change tunl0 --map 252.0.0.0/8:0.0.0.0/0 --next-attr \
+	--map 253.0.0.0/8:0.0.0.0/0
+expect_eq "maps after removes in two attributes" "$(maps)" "250.0.0.0/8:172.30.0.0/16"
+# the first generation's attribute 32 (underlay) is refused, never ignored
+# (EOPNOTSUPP, which Python names ENOTSUP)
+refused ENOTSUP "use fan-map OVERLAY:UNDERLAY" change tunl0 --raw-data 08002000ac1e0000
+refused ENOTSUP "use fan-map OVERLAY:UNDERLAY" change tunl0 --raw-data 08002000ac1e0000 \
+	--map 254.0.0.0/8:10.4.0.0/16
+# a second device with tunl0's parameters (no local): Linux's EEXIST, said
+refused EEXIST "put the fan maps on tunl0" add fan3 --map 254.0.0.0/8:10.4.0.0/16
+if on nl ip link show fan3 >/dev/null 2>&1; then
+	echo "fan3 was created by a refused request" >&2
+	exit 1
+fi
 
 # a new device with maps, dumped in overlay order
 on nl python3 "$FAN_LIB/fannl.py" add fan2 --local 172.30.0.1 \

@@ -45,6 +45,29 @@ expect_ge "h28 tunl0 rx_frame_errors" \
 # Legitimate traffic from h27 still passes.
 on c27 ping -c 2 -W 3 250.0.28.2 >/dev/null
 
+# MPLS-in-IP has no IPv4 source to check: a fan device refuses it as
+# forged too. Three packets, label 100 over an inner IPv4 header, sent
+# raw from h29.
+send_mplsip() {
+	on h29 python3 - <<'PY'
+import socket, struct
+inner = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28, 1, 0, 64, 17, 0,
+                    socket.inet_aton("250.0.27.99"), socket.inet_aton("250.0.28.2"))
+inner += struct.pack("!HHHH", 5000, 5000, 8, 0)
+label = struct.pack("!I", (100 << 12) | (1 << 8) | 64)  # bottom of stack, TTL 64
+outer = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 0, 0, 0, 64, 137, 0,
+                    socket.inet_aton("172.30.0.29"), socket.inet_aton("172.30.0.28"))
+with socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW) as s:
+    for _ in range(3):
+        s.sendto(outer + label + inner, ("172.30.0.28", 0))
+PY
+}
+stats_snapshot h28 tunl0
+send_mplsip
+sleep 0.5
+expect_delta "MPLS-in-IP on a fan device" rx_frame_errors 3
+expect_delta "MPLS-in-IP on a fan device" rx_packets 0
+
 on h28 sysctl -qw net.fan.validate_source=0
 expect_eq "forged datagram with validation off" "$(send_forged forged-2)" "forged-2"
 

@@ -33,6 +33,66 @@ _fan_cleanup
 if grep -q '^fan_ipip ' /proc/modules; then rmmod fan_ipip; fi
 if grep -q '^ipip ' /proc/modules; then rmmod ipip; fi
 underlay_create 9001
+
+# ---- A kernel without ipip: up fails before it changes anything -----------
+# With module loading refused for this one command, there is no ipip driver:
+# up must name the missing option and leave the host untouched, without even
+# a device that comes and goes (ip monitor sees everything between two MTU
+# changes of a marker device).
+host_add h25 172.30.0.25/16
+on h25 ip link add mark0 type dummy
+# eth0's IPv6 link-local address is announced when its duplicate address
+# detection ends, a second or two after the link came up: wait for that, so
+# that the monitor sees only what up does.
+ipv6_ready() { on h25 ip -6 addr show dev eth0 scope link -tentative | grep -q inet6; }
+for _ in $(seq 100); do
+	ipv6_ready && break
+	sleep 0.1
+done
+ipv6_ready || {
+	echo "h25's eth0 has no IPv6 link-local address out of DAD after 10 s" >&2
+	exit 1
+}
+netns_snapshot h25 >"$FANCTL_TMP/h25.before"
+ip -n fan-h25 monitor link address route >"$FANCTL_TMP/monitor" 2>&1 &
+monitor=$!
+# mark MTU: mark0 gets that MTU and the monitor has printed it.
+mark() {
+	on h25 ip link set mark0 mtu "$1"
+	for _ in $(seq 20); do
+		grep -q "mark0: .* mtu $1 " "$FANCTL_TMP/monitor" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# The monitor may not listen yet: mark again until it has seen one.
+first=1400
+until mark $first; do
+	first=$((first - 1))
+	[ $first -gt 1380 ] || {
+		echo "ip monitor saw none of mark0's MTU changes" >&2
+		exit 1
+	}
+done
+modprobe_was=$(cat /proc/sys/kernel/modprobe)
+echo /bin/false >/proc/sys/kernel/modprobe
+status=0
+out=$(fanctl_on h25 up 250.0.0.0/8 eth0/16 dhcp 2>&1) || status=$?
+echo "$modprobe_was" >/proc/sys/kernel/modprobe
+mark 1401 || { echo "ip monitor did not see mark0's mtu 1401" >&2; exit 1; }
+kill "$monitor"
+events=$(sed -n "/mtu $first /,/mtu 1401 /p" "$FANCTL_TMP/monitor" | grep -v -e '^ ' -e 'mark0: ' || true)
+expect_eq "up without ipip: exit status" "$status" 1
+expect_match "up without ipip: the option named" "$out" "CONFIG_NET_IPIP"
+expect_eq "up without ipip: netlink events during up" "$events" ""
+on h25 ip link set mark0 mtu 1500
+netns_snapshot h25 >"$FANCTL_TMP/h25.after"
+expect_same "h25 after up without ipip" "$FANCTL_TMP/h25.before" "$FANCTL_TMP/h25.after"
+if grep -q '^ipip ' /proc/modules; then
+	echo "ipip.ko was loaded although module loading was refused" >&2
+	exit 1
+fi
+on h25 ip link del mark0
 host_add h26 172.30.0.26/16
 out=$(fanctl_on h26 up 250.0.0.0/8 eth0/24 2>&1)
 echo "$out"
@@ -136,9 +196,9 @@ echo "measure: Slab after both downs: $(((slab2 - slab0) / 1024)) MiB above befo
 # that its restoration shows.
 on h27 sysctl -qw net.ipv4.ip_forward=0
 netns_snapshot h27 >"$FANCTL_TMP/h27.before"
-for step in bridge tunnel route forwarding nat dhcp state; do
+for step in ipip bridge tunnel route forwarding nat dhcp state; do
 	export FANCTL_FAIL_AT=$step
-	out=$(expect_failure "up failing at $step" fanctl_on h27 up 250.0.0.0/8 eth0/24 dhcp)
+	out=$(expect_failure "up failing at $step" fanctl_hooks_on h27 up 250.0.0.0/8 eth0/24 dhcp)
 	unset FANCTL_FAIL_AT
 	expect_match "failure at $step" "$out" "step $step failed"
 	expect_match "rollback at $step" "$out" "everything this run made was removed again"
@@ -171,7 +231,7 @@ expect_same "h27 after up and down" "$FANCTL_TMP/h27.before" "$FANCTL_TMP/h27.af
 
 # A failure after the 65,533 routes of a /16 are in takes them all out again.
 export FANCTL_FAIL_AT=nat
-out=$(expect_failure "up failing at nat" fanctl_on h27 up 250.0.0.0/8 eth0/16)
+out=$(expect_failure "up failing at nat" fanctl_hooks_on h27 up 250.0.0.0/8 eth0/16)
 unset FANCTL_FAIL_AT
 expect_match "failure at nat (/16)" "$out" "step nat failed"
 netns_snapshot h27 >"$FANCTL_TMP/h27.after"

@@ -161,8 +161,8 @@ for h in "${hosts[@]}"; do
 	expect_eq "$h fan maps" "$(fan_maps $h | sort)" "250.0.0.0/8:172.30.0.0/16
 251.0.0.0/8:172.30.0.0/16"
 	expect_eq "$h show" "$(show_rows $h)" "Bridge Overlay Underlay Flags
-fan-250-0-$n 250.0.0.0/8 172.30.0.$n/16 dhcp host-reserve 1
-fan-251-0-$n 251.0.0.0/8 172.30.0.$n/16 dhcp host-reserve 1"
+fan-250-0-$n 250.0.0.0/8 172.30.0.$n/16 dhcp host-reserve 1 auto
+fan-251-0-$n 251.0.0.0/8 172.30.0.$n/16 dhcp host-reserve 1 auto"
 	for fan in 250 251; do
 		container_add $h c$fan-$n fan-$fan-0-$n
 		dhcp_lease c$fan-$n
@@ -191,15 +191,21 @@ for h in "${hosts[@]}"; do
 	expect_ge "$h tunl0 tx_bytes" $(($(link_stat $h tunl0 tx_bytes) - ${tx_before[$h]})) 2000000
 done
 
-# `down -a` refuses with the containers there; with them gone it restores
-# every host.
+# `down -a` refuses with the containers there; with them gone it takes
+# down what `up -a` brought up (marked auto), not a fan brought up by hand.
 out=$(expect_failure "down -a with containers" fanctl_on h29 down -a)
 expect_match "down -a refusal" "$out" "2 of 2 fans"
+fanctl_on h29 up 253.0.0.0/8 172.30.0.0/16
 for h in "${hosts[@]}"; do
 	n=${h#h}
 	container_del $h c250-$n
 	container_del $h c251-$n
 	fanctl_on $h down -a
+	if [ $h = h29 ]; then
+		expect_eq "h29 after down -a" "$(show_rows h29)" "Bridge Overlay Underlay Flags
+fan-253-0-29 253.0.0.0/8 172.30.0.29/16 host-reserve 1"
+		fanctl_on h29 down 253
+	fi
 	netns_snapshot $h >"$FANCTL_TMP/$h.after"
 	expect_same "$h after down -a" "$FANCTL_TMP/$h.before" "$FANCTL_TMP/$h.after"
 done

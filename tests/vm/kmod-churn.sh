@@ -8,8 +8,9 @@
 #    deletes a second fan device; at the same time another loop creates and
 #    destroys namespaces holding fan devices (with maps, up, moved between
 #    namespaces). The traffic must keep flowing: a request replaces a map
-#    table atomically, so the map in use is never missing (no packet is
-#    dropped for want of a map, tx_carrier_errors stays 0).
+#    table atomically, so the map in use is never missing (the fan drops
+#    no packet: its tunl0 error counters stay 0), and a ping may be lost
+#    only to a full queue that counted it (the iperf3 stream shares them).
 # 2. The module unloaded and reloaded FAN_CHURN_RELOADS (20) times with
 #    devices present (tunl0 with maps, fan devices with maps, a plain and an
 #    external ipip device, in several namespaces) and a ping running through
@@ -86,7 +87,7 @@ def request(msg_type, flags, body, what=""):
         print(f"request {ops} ({msg_type}) {what}: {e}", file=sys.stderr)
 
 def maps(*items):
-    return f.fan_attr([("--map", m) for m in items])
+    return f.fan_attrs([("--map", m) for m in items], True)
 
 def addr(kind, a):
     return f.attr(kind, socket.inet_aton(a))
@@ -259,10 +260,39 @@ device_churn() {
 	echo "$rounds $ops $errors" >"$work/device-churn"
 }
 
-declare -A carrier_before
+# fan_drops HOST: packets the fan dropped on HOST's tunl0 for its own
+# reasons (no map or route, not unicast, a loop, a forged source).
+fan_drops() {
+	on "$1" sh -c 'cd /sys/class/net/tunl0/statistics &&
+		cat tx_carrier_errors tx_aborted_errors collisions rx_frame_errors' |
+		awk '{ s += $1 } END { print s + 0 }'
+}
+
+# queue_drops: packets dropped by a full queue on the way between the
+# containers: every device's rx_dropped and tx_dropped in the hosts,
+# containers and underlay, packets waiting for a neighbour there
+# (arp_cache's unresolved_discards) and the CPUs' backlogs (softnet_stat).
+queue_drops() {
+	local total=0 ns n _ discards
+	for ns in "$FAN_UNDERLAY_NS" "${hosts[@]/#/fan-h}" "${hosts[@]/#/fan-c}"; do
+		for n in $(ip netns exec "$ns" cat /sys/class/net/*/statistics/{rx,tx}_dropped); do
+			total=$((total + n))
+		done
+		while read -r _ _ _ _ _ _ _ _ _ _ _ discards _; do
+			total=$((total + 16#$discards))
+		done < <(ip netns exec "$ns" tail -n +2 /proc/net/stat/arp_cache)
+	done
+	while read -r _ n _; do
+		total=$((total + 16#$n))
+	done </proc/net/softnet_stat
+	echo "$total"
+}
+
+declare -A fan_drops_before
 for h in "${hosts[@]}"; do
-	carrier_before[$h]=$(link_stat h$h tunl0 tx_carrier_errors)
+	fan_drops_before[$h]=$(fan_drops h$h)
 done
+queue_drops_before=$(queue_drops)
 on c28 iperf3 -s -1 -D -p 5201 --logfile "$work/iperf3-server"
 _fan_wait_listen c28 5201
 # The churn starts first and runs until the traffic is over.
@@ -291,19 +321,25 @@ touch "$stop"
 for pid in "${churn[@]}"; do wait "$pid" || true; done
 
 failed=0
+queue_dropped=$(($(queue_drops) - queue_drops_before))
+lost=0
 for h in "${hosts[@]}"; do
 	read -r sent received < <(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1 \2/p' "$work/ping-$h") || true
 	read -r ops errors <"$work/map-churn-$h" || true
 	echo "c$h: $received of $sent pings answered; h$h: $ops requests, $errors refused"
 	expect_eq "c$h pings sent" "${sent:-0}" $((seconds * 5)) || failed=1
-	# a map table is replaced atomically: no reply may be missing
-	expect_eq "c$h pings answered" "${received:-0}" "${sent:-0}" || failed=1
+	lost=$((lost + ${sent:-0} - ${received:-0}))
+	# a map table is replaced atomically: the fan itself drops nothing
+	expect_eq "h$h packets the fan dropped (tunl0 errors)" \
+		$(($(fan_drops h$h) - ${fan_drops_before[$h]})) 0 || failed=1
 	expect_ge "h$h map requests" "${ops:-0}" 40 || failed=1
 	expect_eq "h$h refused map requests" "${errors:-1}" 0 || failed=1
-	expect_eq "h$h tunl0 tx_carrier_errors (no map)" \
-		$(($(link_stat h$h tunl0 tx_carrier_errors) - ${carrier_before[$h]})) 0 || failed=1
 	expect_eq "h$h tunl0 maps after churn" "$(on h$h python3 "$FAN_LIB/fannl.py" dump tunl0)" $map || failed=1
 done
+# The iperf3 stream fills the queues it shares with the pings (more so
+# under TCG): a lost ping must be one that a full queue dropped and counted.
+echo "pings lost: $lost; packets dropped by full queues meanwhile: $queue_dropped"
+expect_ge "packets dropped by full queues (at least the pings lost)" "$queue_dropped" "$lost" || failed=1
 bytes=$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["end"]["sum_received"]["bytes"]))' "$work/iperf3")
 echo "iperf3: $((bytes / 1000000)) MB in ${seconds} s through the fan"
 # TCG, and even more the debug kernel, are slow: that it flowed is the point

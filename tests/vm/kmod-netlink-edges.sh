@@ -14,15 +14,9 @@ _fan_ns_add fan-nl
 on nl ip addr add 172.30.0.1/16 dev lo
 
 fannl_nl() { on nl python3 "$FAN_LIB/fannl.py" "$@"; }
-# What must not change: every ipip device's maps and stock parameters.
-state() {
-	local dev
-	for dev in $(on nl ip -o link show type ipip | awk -F': ' '{print $2}'); do
-		dev=${dev%@*}
-		echo "$dev: $(fannl_nl dump "$dev" | tr '\n' ' ')"
-		on nl ip -d -o link show "$dev"
-	done
-}
+# What must not change: every ipip device's maps and stock parameters, as
+# the patched ip prints them (one command: this is taken twice per request).
+state() { on nl "$FAN_IP" -d -o link show type ipip; }
 
 # refused ERRNO MESSAGE COMMAND...: COMMAND (fannl arguments, or any
 # command after "--") fails with ERRNO and an extended ack message holding
@@ -110,7 +104,7 @@ sys.path.insert(0, sys.argv[1])
 import fannl as f
 IFLA_IPTUN_COLLECT_METADATA = 19
 data = f.attr(IFLA_IPTUN_COLLECT_METADATA, b"")
-data += f.fan_attr([("--map", "253.0.0.0/8:172.30.0.0/16")])
+data += f.fan_attrs([("--map", "253.0.0.0/8:172.30.0.0/16")], True)
 linkinfo = f.attr(f.IFLA_INFO_KIND, b"ipip\0") + f.attr(f.IFLA_INFO_DATA | f.NLA_F_NESTED, data)
 body = f.ifinfo() + f.attr(f.IFLA_IFNAME, b"ext2\0")
 body += f.attr(f.IFLA_LINKINFO | f.NLA_F_NESTED, linkinfo)
@@ -140,3 +134,59 @@ expect_eq "p2p2 remote" "$(on nl ip -d -o link show p2p2 | grep -o 'remote [0-9.
 on nl ip tunnel del p2p2
 expect_eq "tunl0 maps at the end" "$(fannl_nl dump tunl0)" "$map"
 expect_eq "fan2 maps at the end" "$(fannl_nl dump fan2)" 251.0.0.0/8:10.0.0.0/16
+
+# --- an underlay where no peer host can be: multicast, loopback, 0/8 ---
+refused EINVAL "must be unicast" change tunl0 --map 254.0.0.0/8:239.1.0.0/16
+refused EINVAL "must be unicast" change tunl0 --map 254.0.0.0/8:127.0.0.0/16
+refused EINVAL "must be unicast" change fan2 --local 172.30.0.1 --map 254.0.0.0/8:0.1.0.0/16
+refused EINVAL "must be unicast" add fan4 --local 172.30.0.4 --map 254.0.0.0/8:224.0.0.0/16
+
+# --- fan maps need IPv4 inside: not on an MPLS-in-IP device ---
+refused EINVAL "needs IPv4 inside" -- "$FAN_IP" link add mpls1 type ipip \
+	mode mplsip local 172.30.0.5 fan-map 254.0.0.0/8:172.30.0.0/16
+if on nl ip link show mpls1 >/dev/null 2>&1; then
+	echo "mpls1 was created by a refused request" >&2
+	exit 1
+fi
+on nl "$FAN_IP" link add mpls2 type ipip mode mplsip local 172.30.0.6
+refused EINVAL "needs IPv4 inside" -- "$FAN_IP" link change dev mpls2 type ipip \
+	mode mplsip local 172.30.0.6 fan-map 254.0.0.0/8:172.30.0.0/16
+refused EINVAL "needs IPv4 inside" -- "$FAN_IP" link change dev fan2 type ipip \
+	mode mplsip local 172.30.0.1
+
+# --- tunl0 takes maps, and nothing else: iproute2 repeats every current
+# value in a change, which is accepted; another value is refused ---
+refused EINVAL "must keep their current values" -- "$FAN_IP" link change dev tunl0 \
+	type ipip fan-map 254.0.0.0/8:172.30.0.0/16 ttl 64 pmtudisc
+refused EINVAL "must keep their current values" -- "$FAN_IP" link change dev tunl0 \
+	type ipip fan-map 254.0.0.0/8:172.30.0.0/16 tos 0x10
+refused EINVAL "must keep their current values" -- "$FAN_IP" link change dev tunl0 \
+	type ipip fan-map 254.0.0.0/8:172.30.0.0/16 encap fou encap-dport 5555
+on nl "$FAN_IP" link change dev tunl0 type ipip fan-map 254.0.0.0/8:172.31.0.0/16
+expect_eq "tunl0 maps after a change with its current values" \
+	"$(fannl_nl dump tunl0 | sort | tr '\n' ' ')" "250.0.0.0/8:172.30.0.0/16 254.0.0.0/8:172.31.0.0/16 "
+fannl_nl change tunl0 --map 254.0.0.0/8:0.0.0.0/0
+expect_eq "tunl0 maps at the very end" "$(fannl_nl dump tunl0)" "$map"
+
+# --- a change refused late changes nothing either: the encapsulation is set
+# up before ip_tunnel_changelink refuses a clash (EEXIST, no message), and
+# rtnetlink applies IFLA_MTU only after the driver's change succeeded ---
+on nl ip link add e1 type ipip local 172.30.0.7
+on nl ip link add e2 type ipip local 172.30.0.8 encap fou encap-dport 5555
+before=$(state)
+if out=$(on nl ip link change dev e2 type ipip local 172.30.0.7 encap fou encap-dport 6666 2>&1); then
+	echo "a change of e2 onto e1's local address was accepted" >&2
+	exit 1
+fi
+expect_match "clash with e1" "$out" "File exists"
+expect_eq "state after a refused clash" "$(state)" "$before"
+expect_match "e2 keeps its encapsulation" "$(on nl ip -d link show e2)" "encap fou encap-sport auto encap-dport 5555"
+refused EINVAL "mtu greater than device maximum" -- ip link change dev e2 mtu 70000 type ipip \
+	encap fou encap-dport 7777
+refused EINVAL "mtu less than device minimum" -- ip link change dev e2 mtu 60 type ipip \
+	encap fou encap-dport 7777
+on nl ip link change dev e2 mtu 1400 type ipip encap fou encap-dport 7777
+expect_match "e2's mtu after an accepted change" "$(on nl ip -d link show e2)" " mtu 1400 "
+expect_match "e2's port after an accepted change" "$(on nl ip -d link show e2)" "encap-dport 7777 "
+on nl ip link del e1
+on nl ip link del e2

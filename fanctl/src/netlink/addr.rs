@@ -13,12 +13,7 @@ use neli::{
 };
 
 use super::Rtnl;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Addr {
-    pub index: u32,
-    pub address: Ipv4Addr,
-}
+use crate::host::Addr;
 
 /// Every IPv4 address of every device, in the kernel's order (primary
 /// addresses before secondaries on each device).

@@ -13,16 +13,7 @@ use neli::{
 use fanmap::{IFLA_FAN_MAPPING, IFLA_IPTUN_FAN_MAP};
 
 use super::Rtnl;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Link {
-    pub index: u32,
-    pub name: String,
-    pub mtu: u32,
-    pub up: bool,
-    /// Index of the bridge (or bond) this device is a port of.
-    pub master: Option<u32>,
-}
+use crate::host::Link;
 
 fn attr<P>(ty: Ifla, payload: P) -> Result<Rtattr<Ifla, Buffer>>
 where

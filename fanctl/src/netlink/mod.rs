@@ -3,6 +3,8 @@
 
 pub mod addr;
 pub mod link;
+#[cfg(any(test, feature = "reference-encoder"))]
+pub mod reference;
 pub mod route;
 
 use std::{
@@ -25,6 +27,8 @@ use neli::{
     utils::Groups,
     FromBytes, FromBytesWithInput, Size, ToBytes,
 };
+
+use crate::host::HostNet;
 
 /// `sizeof(struct nlmsghdr)`.
 const NLMSG_HDRLEN: usize = 16;
@@ -86,7 +90,13 @@ pub fn errno_of(err: &anyhow::Error) -> Option<i32> {
 /// with them, as iproute2 and neli count it). The header
 /// (`struct nlmsghdr`) is written by hand, straight into `out`: no builder
 /// and no buffer of its own for each request of a batch of tens of thousands.
-fn encode_request<P>(seq: u32, ty: Rtm, flags: NlmF, payload: P, out: &mut Vec<u8>) -> Result<()>
+pub fn encode_request<P>(
+    seq: u32,
+    ty: Rtm,
+    flags: NlmF,
+    payload: P,
+    out: &mut Vec<u8>,
+) -> Result<()>
 where
     P: Size + ToBytes,
 {
@@ -106,6 +116,15 @@ where
     header[8..12].copy_from_slice(&seq.to_ne_bytes());
     // 12..16, the port id: 0, the kernel.
     Ok(())
+}
+
+/// The interfaces, addresses and default route of this namespace.
+pub fn host_net(rtnl: &Rtnl) -> Result<HostNet> {
+    Ok(HostNet {
+        links: link::list(rtnl)?,
+        addrs: addr::list(rtnl)?,
+        default_oif: route::default_oif(rtnl)?,
+    })
 }
 
 /// A route netlink socket of the current network namespace.
@@ -287,20 +306,6 @@ impl Rtnl {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use neli::nl::NlmsghdrBuilder;
-
-    fn neli_request(seq: u32, flags: NlmF, payload: &[u8]) -> Vec<u8> {
-        let msg = NlmsghdrBuilder::default()
-            .nl_type(Rtm::Newroute)
-            .nl_flags(flags)
-            .nl_seq(seq)
-            .nl_payload(NlPayload::Payload(Buffer::from(payload)))
-            .build()
-            .unwrap();
-        let mut cursor = Cursor::new(Vec::new());
-        msg.to_bytes(&mut cursor).unwrap();
-        cursor.into_inner()
-    }
 
     #[test]
     fn requests_match_what_neli_builds_back_to_back() {
@@ -309,7 +314,14 @@ mod tests {
         for (seq, payload) in [(7u32, &[1u8, 2, 3, 4][..]), (8, &[9, 9, 9]), (9, &[])] {
             let flags = NlmF::REQUEST | NlmF::ACK;
             encode_request(seq, Rtm::Newroute, flags, Buffer::from(payload), &mut ours).unwrap();
-            theirs.extend(neli_request(seq, flags, payload));
+            reference::request(
+                seq,
+                Rtm::Newroute,
+                flags,
+                Buffer::from(payload),
+                &mut theirs,
+            )
+            .unwrap();
             assert_eq!(ours.len() % 4, 0, "padded");
         }
         assert_eq!(ours, theirs);

@@ -1,7 +1,5 @@
 //! IPv4 routes in the main table, one at a time or in batches.
 
-use std::net::Ipv4Addr;
-
 use anyhow::{anyhow, bail, Context, Result};
 use neli::{
     consts::{
@@ -13,44 +11,20 @@ use neli::{
 };
 
 use super::{Rtnl, BATCH};
+use crate::plan::Route;
 
 /// `RTNH_F_ONLINK`: the gateway is reachable through the device even
 /// though no address of the device covers it (a tunnel has none).
 const RTNH_F_ONLINK: u32 = 4;
 const RT_TABLE_MAIN: u32 = 254;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Route {
-    pub dst: Ipv4Addr,
-    pub prefix: u8,
-    pub oif: u32,
-    pub gateway: Option<Ipv4Addr>,
-    pub prefsrc: Option<Ipv4Addr>,
-    pub metric: Option<u32>,
-}
-
-impl std::fmt::Display for Route {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.dst, self.prefix)?;
-        if let Some(gw) = self.gateway {
-            write!(f, " via {gw} onlink")?;
-        }
-        write!(f, " dev #{}", self.oif)?;
-        if let Some(src) = self.prefsrc {
-            write!(f, " src {src}")?;
-        }
-        if let Some(metric) = self.metric {
-            write!(f, " metric {metric}")?;
-        }
-        Ok(())
-    }
-}
-
 impl Route {
-    /// The request: `struct rtmsg` and its attributes, written out by hand
-    /// (the fallback sends tens of thousands, and neli's builders allocate
-    /// for every attribute of every one).
-    fn message(&self, add: bool) -> Buffer {
+    /// The request: `struct rtmsg` and its attributes, written out by hand:
+    /// the fallback sends tens of thousands, and neli's builders, which
+    /// allocate for every attribute of every one, take 6 times the
+    /// instructions (`bench/route-encoding`, BENCHMARKS.md). Checked byte
+    /// for byte against them (`netlink::reference`) in the tests below.
+    pub fn message(&self, add: bool) -> Buffer {
         // A delete matches any scope, protocol and type; an add says what
         // `ip route add` would.
         let (scope, protocol, kind) = match (add, self.gateway) {
@@ -213,79 +187,13 @@ pub fn default_oif(rtnl: &Rtnl) -> Result<Option<u32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use neli::{consts::rtnl::RtmF, rtnl::RtattrBuilder, types::RtBuffer, ToBytes};
-    use std::io::Cursor;
-
-    /// What neli's builders make of a route: the reference.
-    fn neli_message(route: &Route, add: bool) -> Result<Rtmsg> {
-        let mut attrs = RtBuffer::new();
-        if route.prefix > 0 {
-            attrs.push(
-                RtattrBuilder::default()
-                    .rta_type(Rta::Dst)
-                    .rta_payload(route.dst.octets())
-                    .build()?,
-            );
-        }
-        attrs.push(
-            RtattrBuilder::default()
-                .rta_type(Rta::Oif)
-                .rta_payload(route.oif)
-                .build()?,
-        );
-        if let Some(gw) = route.gateway {
-            attrs.push(
-                RtattrBuilder::default()
-                    .rta_type(Rta::Gateway)
-                    .rta_payload(gw.octets())
-                    .build()?,
-            );
-        }
-        if let Some(metric) = route.metric {
-            attrs.push(
-                RtattrBuilder::default()
-                    .rta_type(Rta::Priority)
-                    .rta_payload(metric)
-                    .build()?,
-            );
-        }
-        if let (true, Some(src)) = (add, route.prefsrc) {
-            attrs.push(
-                RtattrBuilder::default()
-                    .rta_type(Rta::Prefsrc)
-                    .rta_payload(src.octets())
-                    .build()?,
-            );
-        }
-        // A delete matches any scope, protocol and type; an add says what
-        // `ip route add` would.
-        let (scope, protocol, kind) = match (add, route.gateway) {
-            (false, _) => (RtScope::Nowhere, Rtprot::Unspec, Rtn::Unspec),
-            (true, Some(_)) => (RtScope::Universe, Rtprot::Boot, Rtn::Unicast),
-            (true, None) => (RtScope::Link, Rtprot::Boot, Rtn::Unicast),
-        };
-        let flags = if route.gateway.is_some() {
-            RtmF::from_bits_retain(RTNH_F_ONLINK)
-        } else {
-            RtmF::empty()
-        };
-        Ok(RtmsgBuilder::default()
-            .rtm_family(RtAddrFamily::Inet)
-            .rtm_dst_len(route.prefix)
-            .rtm_src_len(0)
-            .rtm_tos(0)
-            .rtm_table(RtTable::Main)
-            .rtm_protocol(protocol)
-            .rtm_scope(scope)
-            .rtm_type(kind)
-            .rtm_flags(flags)
-            .rtattrs(attrs)
-            .build()?)
-    }
+    use crate::netlink::reference;
+    use neli::ToBytes;
+    use std::{io::Cursor, net::Ipv4Addr};
 
     fn neli_bytes(route: &Route, add: bool) -> Vec<u8> {
         let mut cursor = Cursor::new(Vec::new());
-        neli_message(route, add)
+        reference::route_message(route, add)
             .unwrap()
             .to_bytes(&mut cursor)
             .unwrap();
@@ -338,5 +246,66 @@ mod tests {
         let mut out = Vec::new();
         attr(&mut out, 99, &[1, 2, 3]);
         assert_eq!(out, [7, 0, 99, 0, 1, 2, 3, 0]);
+    }
+
+    /// `ip route add 250.0.27.0/24 via 172.30.0.27 dev #7 onlink src
+    /// 250.0.28.1 metric 27` as iproute2 sends it, then its delete.
+    #[test]
+    #[cfg(target_endian = "little")]
+    fn a_peer_route_is_what_iproute2_sends() {
+        let peer = Route {
+            dst: Ipv4Addr::new(250, 0, 27, 0),
+            prefix: 24,
+            oif: 7,
+            gateway: Some(Ipv4Addr::new(172, 30, 0, 27)),
+            prefsrc: Some(Ipv4Addr::new(250, 0, 28, 1)),
+            metric: Some(27),
+        };
+        #[rustfmt::skip]
+        let add = [
+            // AF_INET, /24, no source, tos 0, main table, boot, universe, unicast
+            2, 24, 0, 0, 254, 3, 0, 1,
+            4, 0, 0, 0, // RTNH_F_ONLINK
+            8, 0, 1, 0, 250, 0, 27, 0, // RTA_DST
+            8, 0, 4, 0, 7, 0, 0, 0, // RTA_OIF
+            8, 0, 5, 0, 172, 30, 0, 27, // RTA_GATEWAY
+            8, 0, 6, 0, 27, 0, 0, 0, // RTA_PRIORITY
+            8, 0, 7, 0, 250, 0, 28, 1, // RTA_PREFSRC
+        ];
+        assert_eq!(our_bytes(&peer, true), add);
+        // Delete: any protocol, scope nowhere, any type, no source.
+        let mut delete = add[..add.len() - 8].to_vec();
+        delete[5..8].copy_from_slice(&[0, 255, 0]);
+        assert_eq!(our_bytes(&peer, false), delete);
+    }
+
+    #[test]
+    #[cfg(target_endian = "little")]
+    fn the_overlay_route_is_on_link_and_a_default_route_has_no_destination() {
+        let overlay = Route {
+            dst: Ipv4Addr::new(250, 0, 0, 0),
+            prefix: 8,
+            oif: 3,
+            gateway: None,
+            prefsrc: Some(Ipv4Addr::new(250, 0, 28, 1)),
+            metric: None,
+        };
+        #[rustfmt::skip]
+        let add = [
+            2, 8, 0, 0, 254, 3, 253, 1, // scope link
+            0, 0, 0, 0, // no flags
+            8, 0, 1, 0, 250, 0, 0, 0,
+            8, 0, 4, 0, 3, 0, 0, 0,
+            8, 0, 7, 0, 250, 0, 28, 1,
+        ];
+        assert_eq!(our_bytes(&overlay, true), add);
+        let default = Route {
+            dst: Ipv4Addr::UNSPECIFIED,
+            prefix: 0,
+            ..overlay
+        };
+        let text = our_bytes(&default, false);
+        assert_eq!(text.len(), 12 + 8, "rtmsg and RTA_OIF only");
+        assert_eq!(text[12..16], [8, 0, 4, 0]);
     }
 }

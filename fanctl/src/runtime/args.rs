@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use clap::Args;
 use fanmap::Prefix;
 
-use crate::spec::{self, SpecError};
+use crate::{
+    paths::RunDirArg,
+    spec::{self, SpecError},
+};
 
 pub const DOCKER_EXAMPLES: &str = "\
 Examples:
@@ -71,18 +74,24 @@ pub struct FanArgs {
     /// Underlay (checked for form only: the overlay names the fan)
     #[arg(short, long, requires = "overlay")]
     pub underlay: Option<String>,
+    #[command(flatten)]
+    pub run_dir: RunDirArg,
 }
 
 impl FanArgs {
-    pub fn overlay(&self) -> Result<Prefix, SpecError> {
+    /// The fan's overlay; `command` names the help to point at.
+    pub fn overlay(&self, command: &str) -> Result<Prefix, SpecError> {
         let (overlay, underlay) = match self.words.as_slice() {
             [] => (self.overlay.as_deref(), self.underlay.as_deref()),
             [overlay] => (Some(overlay.as_str()), None),
             [overlay, underlay] => (Some(overlay.as_str()), Some(underlay.as_str())),
             _ => return Err(SpecError("too many arguments".into())),
         };
-        let overlay =
-            overlay.ok_or_else(|| SpecError("missing OVERLAY (e.g. 250 or 250.0.0.0/8)".into()))?;
+        let overlay = overlay.ok_or_else(|| {
+            SpecError(format!(
+                "missing OVERLAY, e.g. 250 or 250.0.0.0/8 (see fanctl {command} --help)"
+            ))
+        })?;
         if let Some(underlay) = underlay {
             spec::parse_underlay(underlay)?;
         }
@@ -139,21 +148,27 @@ pub struct LxdArgs {
 mod tests {
     use clap::Parser;
 
-    use crate::cli::{Cli, Command};
+    use super::*;
 
-    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
-        Cli::try_parse_from(std::iter::once("fanctl").chain(args.iter().copied()))
+    /// The three commands as `fanctl` offers them.
+    #[derive(Debug, Parser)]
+    enum Command {
+        Docker(DockerArgs),
+        Cni(CniArgs),
+        Lxd(LxdArgs),
+    }
+
+    fn parse(args: &[&str]) -> Result<Command, clap::Error> {
+        Command::try_parse_from(std::iter::once("fanctl").chain(args.iter().copied()))
     }
 
     fn overlay(args: &[&str]) -> Result<String, String> {
-        let cli = parse(args).map_err(|e| e.to_string())?;
-        let fan = match &cli.command {
-            Command::Docker(a) => &a.fan,
-            Command::Cni(a) => &a.fan,
-            Command::Lxd(a) => &a.fan,
-            other => panic!("not a runtime command: {other:?}"),
+        let (fan, cmd) = match parse(args).map_err(|e| e.to_string())? {
+            Command::Docker(a) => (a.fan, "docker"),
+            Command::Cni(a) => (a.fan, "cni"),
+            Command::Lxd(a) => (a.fan, "lxd"),
         };
-        fan.overlay().map(|p| p.to_string()).map_err(|e| e.0)
+        fan.overlay(cmd).map(|p| p.to_string()).map_err(|e| e.0)
     }
 
     #[test]
@@ -195,7 +210,7 @@ mod tests {
             assert!(parse(args).is_err(), "{args:?} accepted");
         }
         let cli = parse(&["cni", "250", "--name", "pods", "--output", "/tmp/x"]).unwrap();
-        let Command::Cni(args) = cli.command else {
+        let Command::Cni(args) = cli else {
             panic!("not cni")
         };
         assert_eq!(args.name.as_deref(), Some("pods"));

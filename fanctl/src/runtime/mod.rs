@@ -141,9 +141,9 @@ pub fn fan_up<'a>(state: &'a State, overlay: &Ipv4Network) -> Result<&'a FanReco
     })
 }
 
-fn load(paths: &Paths, fan: &FanArgs, name: Option<&str>) -> Result<FanNet> {
-    let overlay = network(fan.overlay()?);
-    let state = State::load(&paths.state())?;
+fn load(command: &str, fan: &FanArgs, name: Option<&str>) -> Result<FanNet> {
+    let overlay = network(fan.overlay(command)?);
+    let state = State::load(&Paths::in_run_dir(&fan.run_dir).state())?;
     FanNet::new(fan_up(&state, &overlay)?, name)
 }
 
@@ -154,8 +154,8 @@ fn stdout(text: &str) -> Result<()> {
 }
 
 /// `fanctl docker`: print the command, or run it with `--apply`.
-pub fn docker(paths: &Paths, args: &DockerArgs) -> Result<()> {
-    let net = load(paths, &args.fan, args.name.as_deref())?;
+pub fn docker(args: &DockerArgs) -> Result<()> {
+    let net = load("docker", &args.fan, args.name.as_deref())?;
     if net.dhcp {
         eprintln!(
             "fanctl: warning: {} also runs the fan's DHCP server over {}: Docker does not see its leases, so addresses may be given twice",
@@ -204,8 +204,8 @@ fn run_docker(program: &Path, argv: &[String]) -> Result<()> {
 }
 
 /// `fanctl cni`: the network config list on stdout or into a file.
-pub fn cni(paths: &Paths, args: &CniArgs) -> Result<()> {
-    let net = load(paths, &args.fan, args.name.as_deref())?;
+pub fn cni(args: &CniArgs) -> Result<()> {
+    let net = load("cni", &args.fan, args.name.as_deref())?;
     if net.dhcp {
         eprintln!(
             "fanctl: warning: {} also runs the fan's DHCP server over {}: host-local does not see its leases, so addresses may be given twice",
@@ -252,8 +252,8 @@ fn write_whole(path: &Path, text: &str) -> Result<()> {
 }
 
 /// `fanctl lxd`: the profile on stdout.
-pub fn lxd(paths: &Paths, args: &LxdArgs) -> Result<()> {
-    let net = load(paths, &args.fan, args.name.as_deref())?;
+pub fn lxd(args: &LxdArgs) -> Result<()> {
+    let net = load("lxd", &args.fan, args.name.as_deref())?;
     if !net.dhcp {
         eprintln!(
             "fanctl: warning: {} runs no DHCP server: instances on this profile need static addresses in {} (or bring the fan up with dhcp)",
@@ -267,7 +267,7 @@ pub fn lxd(paths: &Paths, args: &LxdArgs) -> Result<()> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::state::Mode;
+    use crate::plan::Mode;
 
     pub fn record(slice: &str, host_reserve: u32) -> FanRecord {
         let slice: Ipv4Network = slice.parse().unwrap();
@@ -287,6 +287,7 @@ pub(crate) mod tests {
             dhcp: false,
             host_reserve,
             mode: Mode::Module,
+            auto: false,
             resources: vec![],
         }
     }
