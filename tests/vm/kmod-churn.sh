@@ -338,7 +338,15 @@ for h in "${hosts[@]}"; do
 done
 # The iperf3 stream fills the queues it shares with the pings (more so
 # under TCG): a lost ping must be one that a full queue dropped and counted.
-echo "pings lost: $lost; packets dropped by full queues meanwhile: $queue_dropped"
+echo "measure: pings lost $lost; packets dropped by full queues meanwhile $queue_dropped"
+if [ "$lost" -gt 0 ]; then
+	# where packets were dropped (counters since boot), for the record
+	for ns in "$FAN_UNDERLAY_NS" "${hosts[@]/#/fan-h}" "${hosts[@]/#/fan-c}"; do
+		ip netns exec "$ns" sh -c 'grep -H . /sys/class/net/*/statistics/*_dropped' |
+			grep -v ':0$' | sed "s|^/sys/class/net/|$ns: |" || true
+	done
+	sed 's/^/softnet_stat: /' /proc/net/softnet_stat
+fi
 expect_ge "packets dropped by full queues (at least the pings lost)" "$queue_dropped" "$lost" || failed=1
 bytes=$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["end"]["sum_received"]["bytes"]))' "$work/iperf3")
 echo "iperf3: $((bytes / 1000000)) MB in ${seconds} s through the fan"
