@@ -59,6 +59,7 @@ Examples:
   fanctl up 250 172.30.0.28 dhcp host-reserve 2 mtu 1480
   fanctl up -o 250.0.0.0/8 -u default/16 --dhcp --bridge fanbr
   fanctl up 251 eth0/16 auto
+  fanctl up 250 eth0/16 dhcp encap fou port 5555
   fanctl up -a
 
 `up -a` brings up every line of the config file not marked `off` and marks each \
@@ -70,7 +71,14 @@ underlay's interface and address, the fans already up and the kernel's ipip are 
 checked before the bridge is made. When a step fails, what this run made is removed \
 again and the step is named. Without the fan \
 kernel module (no /proc/sys/net/fan/version), the fan runs on plain ipip with one \
-route per peer host, unless --no-fallback.";
+route per peer host, unless --no-fallback.
+
+`encap fou` carries the fan in UDP (Linux's foo-over-UDP, to port 5555 unless \
+`port N`) for underlays that drop IP protocol 4; every host of the fan must use \
+the same encapsulation and port, and the underlay must let that UDP port through. \
+Such a fan runs on its own tunnel device, fan-fou (source: the host's underlay \
+address), and its bridge MTU is the underlay's minus 28. The fans of one host all \
+use one encapsulation.";
 
 const DOWN_EXAMPLES: &str = "\
 Examples:
@@ -163,8 +171,8 @@ pub enum Command {
     /// Bring a fan up (or every fan of the config file with -a)
     #[command(
         after_help = UP_EXAMPLES,
-        override_usage = "fanctl up OVERLAY UNDERLAY [dhcp] [host-reserve N] [bridge NAME] [mtu N]\n       \
-                          fanctl up -o OVERLAY -u UNDERLAY [--dhcp] [--host-reserve N] [--bridge NAME] [--mtu N]\n       \
+        override_usage = "fanctl up OVERLAY UNDERLAY [dhcp] [host-reserve N] [bridge NAME] [mtu N] [encap ipip|fou [port N]]\n       \
+                          fanctl up -o OVERLAY -u UNDERLAY [--dhcp] [--host-reserve N] [--bridge NAME] [--mtu N] [--encap ipip|fou [--port N]]\n       \
                           fanctl up -a"
     )]
     Up(UpArgs),
@@ -216,7 +224,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
-    /// OVERLAY UNDERLAY, then flags: dhcp, host-reserve N, bridge NAME, mtu N, auto
+    /// OVERLAY UNDERLAY, then flags: dhcp, host-reserve N, bridge NAME, mtu N, encap ipip|fou, port N, auto
     #[arg(value_name = "ARGS", num_args = 0.., conflicts_with_all = ["all", "overlay", "underlay"])]
     pub words: Vec<String>,
     /// Overlay network: N (N.0.0.0/8) or A.B.C.D/len
@@ -234,9 +242,17 @@ pub struct UpArgs {
     /// Bridge name instead of fan-A-B-C
     #[arg(long, value_name = "NAME", conflicts_with_all = ["all", "words"])]
     pub bridge: Option<String>,
-    /// Bridge MTU instead of the underlay interface's MTU minus 20
+    /// Bridge MTU instead of the underlay interface's MTU minus the
+    /// encapsulation (20 bytes for ipip, 28 for fou)
     #[arg(long, value_name = "N", conflicts_with_all = ["all", "words"])]
     pub mtu: Option<String>,
+    /// Between hosts: ipip (IP protocol 4, the default) or fou (ipip in UDP,
+    /// for underlays that drop protocol 4)
+    #[arg(long, value_name = "ENCAP", conflicts_with_all = ["all", "words"])]
+    pub encap: Option<String>,
+    /// The UDP port of --encap fou, the same on every host (default 5555)
+    #[arg(long, value_name = "N", conflicts_with_all = ["all", "words"])]
+    pub port: Option<String>,
     /// Mark the fan `auto`, for `down -a`
     #[arg(long, conflicts_with_all = ["all", "words"])]
     pub auto: bool,
@@ -335,6 +351,12 @@ impl UpArgs {
                 .transpose()?,
             bridge: self.bridge.as_deref().map(spec::parse_bridge).transpose()?,
             mtu: self.mtu.as_deref().map(spec::parse_mtu).transpose()?,
+            encap: self
+                .encap
+                .as_deref()
+                .map(spec::parse_encap_kind)
+                .transpose()?,
+            port: self.port.as_deref().map(spec::parse_port).transpose()?,
             off: false,
             auto: self.auto,
         };
@@ -423,6 +445,12 @@ mod tests {
             .unwrap();
         assert_eq!(a, c);
         assert_eq!(up_spec("up -a").unwrap(), None);
+        let fou = up_spec("up 250 172.30.0.28 encap fou port 6000").unwrap();
+        assert_eq!(
+            fou,
+            up_spec("up -o 250 -u 172.30.0.28 --encap fou --port 6000").unwrap()
+        );
+        assert_eq!(fou.unwrap().encap, crate::spec::Encap::Fou { port: 6000 });
     }
 
     #[test]
@@ -449,6 +477,9 @@ mod tests {
             "up -o 250 -u eth0/16 --mtu 10",
             "up -o 250 -u eth0/16 --host-reserve x",
             "up -o 250.0.0.0/16 -u 172.30.0.28/16",
+            "up -o 250 -u eth0/16 --encap gre",
+            "up -o 250 -u eth0/16 --port 5555",
+            "up -o 250 -u eth0/16 --encap fou --port 0",
         ] {
             assert!(up_spec(bad).is_err(), "{bad:?} accepted");
         }

@@ -47,6 +47,7 @@ pub fn load(path: &Path) -> Result<Vec<ConfigLine>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::Encap;
 
     fn errors(lines: &[ConfigLine]) -> Vec<(usize, String)> {
         lines
@@ -78,6 +79,23 @@ mod tests {
         assert_eq!(fans[1].1.bridge.as_deref(), Some("fanb"));
         assert!(fans[1].1.auto);
         assert!(parse("").is_empty());
+    }
+
+    #[test]
+    fn fou_lines() {
+        let lines = parse(
+            "250.0.0.0/8 eth0/16 dhcp encap fou port 6000
+             251 eth0/16 encap fou
+             252 eth0/16 port 6000
+",
+        );
+        let encap = |i: usize| lines[i].fan.as_ref().map(|f| f.encap);
+        assert_eq!(encap(0), Ok(Encap::Fou { port: 6000 }));
+        assert_eq!(encap(1), Ok(Encap::Fou { port: 5555 }));
+        assert_eq!(
+            errors(&lines),
+            [(3, "port 6000 needs encap fou".to_string())]
+        );
     }
 
     #[test]

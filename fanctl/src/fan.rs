@@ -9,12 +9,9 @@ use ipnetwork::Ipv4Network;
 
 use crate::{
     host::HostNet,
-    spec::{check_slice, FanSpec},
+    spec::{check_slice, Encap, FanSpec},
     underlay::{self, Underlay},
 };
-
-/// IPv4 header of the IP-in-IP encapsulation.
-pub const ENCAP_OVERHEAD: u32 = 20;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fan {
@@ -31,6 +28,7 @@ pub struct Fan {
     pub host_reserve: u32,
     /// First and last address dnsmasq hands out.
     pub dhcp_range: Option<(Ipv4Addr, Ipv4Addr)>,
+    pub encap: Encap,
     /// Marked for `down -a`.
     pub auto: bool,
 }
@@ -77,7 +75,7 @@ impl Fan {
             Some(mtu) => mtu,
             None => underlay
                 .mtu
-                .checked_sub(ENCAP_OVERHEAD)
+                .checked_sub(spec.encap.overhead())
                 .filter(|&mtu| mtu >= 68)
                 .ok_or_else(|| {
                     anyhow!(
@@ -98,6 +96,7 @@ impl Fan {
             dhcp: spec.dhcp,
             host_reserve: spec.host_reserve,
             dhcp_range: if spec.dhcp { dhcp_range } else { None },
+            encap: spec.encap,
             auto: spec.auto,
         })
     }
@@ -152,6 +151,8 @@ mod tests {
         assert!(fan.mtu_given);
         assert_eq!(fan.dhcp_range.unwrap().0, Ipv4Addr::new(250, 0, 28, 10));
         assert_eq!(resolve("250 eth0/16").unwrap().dhcp_range, None);
+        // UDP's 8 bytes more than ipip's 20
+        assert_eq!(resolve("250 eth0/16 encap fou").unwrap().mtu, 8973);
     }
 
     #[test]

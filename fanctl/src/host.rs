@@ -18,6 +18,7 @@ pub struct Link {
 pub struct Addr {
     pub index: u32,
     pub address: Ipv4Addr,
+    pub prefix_len: u8,
 }
 
 /// The interfaces, IPv4 addresses and default route of this network namespace.
@@ -44,6 +45,21 @@ impl HostNet {
             .map(|a| a.address)
     }
 
+    /// Addresses that no other host can have, as this host's local
+    /// routing table says: its own addresses and its subnets' broadcast
+    /// addresses. The kernel refuses them as gateways.
+    pub fn not_peers(&self) -> Vec<Ipv4Addr> {
+        let mut out = Vec::new();
+        for a in &self.addrs {
+            out.push(a.address);
+            if a.prefix_len < 31 {
+                let host_bits = u32::MAX >> a.prefix_len;
+                out.push(Ipv4Addr::from(u32::from(a.address) | host_bits));
+            }
+        }
+        out
+    }
+
     pub fn link_with_addr(&self, address: Ipv4Addr) -> Option<&Link> {
         let index = self.addrs.iter().find(|a| a.address == address)?.index;
         self.link_by_index(index)
@@ -65,6 +81,7 @@ pub(crate) fn example_net() -> HostNet {
         addrs: vec![Addr {
             index: 2,
             address: "172.30.0.28".parse().unwrap(),
+            prefix_len: 16,
         }],
         default_oif: Some(2),
     }

@@ -37,6 +37,14 @@ impl Mode {
     }
 }
 
+/// The parameters of the FOU fans' tunnel device: IP-in-IP from `local`
+/// inside UDP to `port`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FouDevice {
+    pub local: Ipv4Addr,
+    pub port: u16,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
     pub dst: Ipv4Addr,
@@ -141,6 +149,16 @@ pub fn peer_routes(
         .collect()
 }
 
+/// The fallback's routes but those through `not_peers` (this host's own
+/// addresses and its subnets' broadcast addresses, `HostNet::not_peers`):
+/// no host is there, and the kernel refuses them as gateways.
+pub fn installable(routes: Vec<Route>, not_peers: &[Ipv4Addr]) -> Vec<Route> {
+    routes
+        .into_iter()
+        .filter(|r| r.gateway.is_none_or(|gw| !not_peers.contains(&gw)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +187,29 @@ mod tests {
             let addr: Ipv4Addr = missing.parse().unwrap();
             assert!(routes.iter().all(|r| r.gateway != Some(addr)), "{missing}");
         }
+    }
+
+    #[test]
+    fn no_route_through_the_hosts_own_subnet_broadcast() {
+        // 172.30.1.10/24 on a /16 underlay, routed to the other /24s
+        let src = "250.1.10.1".parse().unwrap();
+        let all = peer_routes(
+            &"250.0.0.0/8".parse().unwrap(),
+            &"172.30.1.10/16".parse().unwrap(),
+            7,
+            src,
+        )
+        .unwrap();
+        let not_peers: Vec<Ipv4Addr> = vec![
+            "172.30.1.10".parse().unwrap(),
+            "172.30.1.255".parse().unwrap(),
+        ];
+        let routes = installable(all, &not_peers);
+        assert_eq!(routes.len(), 65_532);
+        assert!(routes.iter().all(|r| r.gateway != Some(not_peers[1])));
+        assert!(routes
+            .iter()
+            .any(|r| r.gateway == Some("172.30.2.255".parse().unwrap())));
     }
 
     #[test]

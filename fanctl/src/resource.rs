@@ -13,9 +13,9 @@ use crate::{
     dhcp,
     fan::prefix_of,
     nat::{self, NatRule},
-    netlink::{self, link, route, Rtnl},
+    netlink::{self, fou, link, route, Rtnl},
     paths::Paths,
-    plan::{overlay_route, peer_routes},
+    plan::{overlay_route, peer_routes, FouDevice},
     sysctl,
 };
 
@@ -34,7 +34,12 @@ pub enum Resource {
     FanMap {
         device: String,
         overlay: Ipv4Network,
+        /// The FOU device's parameters, repeated in each change of it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fou: Option<FouDevice>,
     },
+    /// A FOU receive port fanctl opened (`ip fou add port N ipproto 4`).
+    FouPort { port: u16 },
     /// One onlink route per peer host (fallback mode).
     PeerRoutes {
         device: String,
@@ -117,7 +122,10 @@ impl std::fmt::Display for Resource {
             Resource::TunnelDevice { name } => write!(f, "tunnel device {name}"),
             Resource::TunnelUp { name } => write!(f, "{name} up"),
             Resource::TunnelMtu { name, previous } => write!(f, "{name} MTU (was {previous})"),
-            Resource::FanMap { device, overlay } => write!(f, "fan map {overlay} on {device}"),
+            Resource::FanMap {
+                device, overlay, ..
+            } => write!(f, "fan map {overlay} on {device}"),
+            Resource::FouPort { port } => write!(f, "FOU port {port}"),
             Resource::PeerRoutes {
                 device, underlay, ..
             } => write!(f, "routes to the peers in {underlay} via {device}"),
@@ -160,10 +168,15 @@ impl Resource {
             Resource::FanMap {
                 device: name,
                 overlay,
+                fou,
             } => {
                 if let Some(dev) = device(name)? {
                     let remove = Request::Remove(prefix_of(overlay)?).to_wire();
-                    match link::change_fan_map(rtnl, &dev, &remove) {
+                    let params = match fou {
+                        Some(fou) => link::fou_tunnel_params(fou.local, fou.port)?,
+                        None => Vec::new(),
+                    };
+                    match link::change_fan_map(rtnl, &dev, &remove, &params) {
                         Err(e) if netlink::errno_of(&e) == Some(libc::ENOENT) => {}
                         other => other?,
                     }
@@ -189,6 +202,7 @@ impl Resource {
                     route::delete(rtnl, &overlay_route(dst, dev.index, *src))?;
                 }
             }
+            Resource::FouPort { port } => fou::delete_port(*port)?,
             Resource::Forwarding { previous } => sysctl::set_ip_forward(previous)?,
             Resource::Nat => nat::apply(&ctx.paths.nft, &ctx.other_nat)?,
             Resource::Dnsmasq {

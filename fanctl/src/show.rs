@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::{
     resource::Resource,
+    spec::Encap,
     state::{FanRecord, State},
 };
 
@@ -58,6 +59,9 @@ struct FanView<'a> {
     dhcp: bool,
     host_reserve: u32,
     mode: &'static str,
+    encap: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fou_port: Option<u16>,
     flags: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     dnsmasq_pid: Option<i32>,
@@ -76,6 +80,14 @@ impl<'a> FanView<'a> {
             dhcp: f.dhcp,
             host_reserve: f.host_reserve,
             mode: f.mode.name(),
+            encap: match f.encap {
+                Encap::Ipip => "ipip",
+                Encap::Fou { .. } => "fou",
+            },
+            fou_port: match f.encap {
+                Encap::Fou { port } => Some(port),
+                Encap::Ipip => None,
+            },
             flags: f.flags(),
             dnsmasq_pid: f.resources.iter().find_map(|r| match r {
                 Resource::Dnsmasq { pid, .. } => Some(*pid),
@@ -149,6 +161,8 @@ mod tests {
         assert_eq!(fan["overlay"], "250.0.0.0/8");
         assert_eq!(fan["underlay"], "172.30.0.28/16");
         assert_eq!(fan["mode"], "module");
+        assert_eq!(fan["encap"], "ipip");
+        assert!(fan.get("fou_port").is_none());
         assert_eq!(fan["dnsmasq_pid"], 42);
         assert_eq!(fan["flags"], "dhcp host-reserve 1");
     }

@@ -1,10 +1,12 @@
 //! What the user asks for, as written on the command line or in
-//! /etc/network/fan: `OVERLAY UNDERLAY [dhcp] [host-reserve N] [bridge NAME] [mtu N]`.
+//! /etc/network/fan: `OVERLAY UNDERLAY [dhcp] [host-reserve N] [bridge NAME] [mtu N]
+//! [encap ipip|fou [port N]]`.
 //! Nothing here looks at the host; see `underlay` for that.
 
 use std::{fmt, net::Ipv4Addr};
 
 use fanmap::{FanMap, ParseError, Prefix, Slice, DEFAULT_HOST_RESERVE};
+use serde::{Deserialize, Serialize};
 
 /// A malformed fan description (exit status 2 on the command line).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +56,42 @@ impl fmt::Display for UnderlaySpec {
     }
 }
 
+/// How fan packets travel between hosts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Encap {
+    /// IP-in-IP (IP protocol 4), the fan's own.
+    #[default]
+    Ipip,
+    /// IP-in-IP inside UDP to `port` (Linux's FOU), for underlays that
+    /// drop IP protocol 4.
+    Fou { port: u16 },
+}
+
+/// The UDP port of `encap fou` without `port N`.
+pub const DEFAULT_FOU_PORT: u16 = 5555;
+
+impl Encap {
+    /// Bytes the encapsulation adds to each packet: the outer IPv4
+    /// header, and for FOU a UDP header.
+    pub fn overhead(&self) -> u32 {
+        match self {
+            Encap::Ipip => 20,
+            Encap::Fou { .. } => 28,
+        }
+    }
+}
+
+impl fmt::Display for Encap {
+    /// As the flags are written: `encap ipip`, `encap fou port N`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Encap::Ipip => write!(f, "encap ipip"),
+            Encap::Fou { port } => write!(f, "encap fou port {port}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FanSpec {
     pub overlay: Prefix,
@@ -62,6 +100,7 @@ pub struct FanSpec {
     pub host_reserve: u32,
     pub bridge: Option<String>,
     pub mtu: Option<u32>,
+    pub encap: Encap,
     /// Marked for `down -a`; what `up -a` brings up always is.
     pub auto: bool,
 }
@@ -179,6 +218,10 @@ pub struct Flags {
     pub host_reserve: Option<u32>,
     pub bridge: Option<String>,
     pub mtu: Option<u32>,
+    /// `encap ipip|fou`: "ipip" or "fou", checked by `parse_encap`.
+    pub encap: Option<String>,
+    /// `port N` of `encap fou`.
+    pub port: Option<u16>,
     /// Only meaningful in /etc/network/fan: the line is disabled.
     pub off: bool,
     /// The fan is marked `auto`: `down -a` takes it down.
@@ -193,6 +236,36 @@ pub fn parse_mtu(text: &str) -> Result<u32, SpecError> {
     match text.parse::<u32>() {
         Ok(mtu) if (MTUS.0..=MTUS.1).contains(&mtu) => Ok(mtu),
         _ => err(out_of_range(format_args!("mtu {text}"), MTUS.0, MTUS.1)),
+    }
+}
+
+/// A UDP port, 1..=65535.
+pub fn parse_port(text: &str) -> Result<u16, SpecError> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return err(format!("bad port {text:?}: not a number"));
+    }
+    match text.parse::<u16>() {
+        Ok(port @ 1..) => Ok(port),
+        _ => err(out_of_range(format_args!("port {text}"), 1, 65535)),
+    }
+}
+
+/// `ipip` or `fou`: checked here, the port joined in `encap_of`.
+pub fn parse_encap_kind(text: &str) -> Result<String, SpecError> {
+    match text {
+        "ipip" | "fou" => Ok(text.to_string()),
+        _ => err(format!("bad encap {text:?}: expected ipip or fou")),
+    }
+}
+
+/// The encapsulation the flags ask for; `port` belongs to `encap fou` only.
+pub fn encap_of(flags: &Flags) -> Result<Encap, SpecError> {
+    match (flags.encap.as_deref(), flags.port) {
+        (Some("fou"), port) => Ok(Encap::Fou {
+            port: port.unwrap_or(DEFAULT_FOU_PORT),
+        }),
+        (_, Some(port)) => err(format!("port {port} needs encap fou")),
+        _ => Ok(Encap::Ipip),
     }
 }
 
@@ -212,7 +285,7 @@ pub fn parse_bridge(text: &str) -> Result<String, SpecError> {
 }
 
 /// The keyword flags after OVERLAY UNDERLAY: `dhcp`, `host-reserve N`,
-/// `bridge NAME`, `mtu N`, `auto`, `off`.
+/// `bridge NAME`, `mtu N`, `encap ipip|fou`, `port N`, `auto`, `off`.
 pub fn parse_flags<'a>(words: impl IntoIterator<Item = &'a str>) -> Result<Flags, SpecError> {
     let mut flags = Flags::default();
     let mut words = words.into_iter();
@@ -229,10 +302,13 @@ pub fn parse_flags<'a>(words: impl IntoIterator<Item = &'a str>) -> Result<Flags
             "host-reserve" => flags.host_reserve = Some(parse_host_reserve(value("a number")?)?),
             "bridge" => flags.bridge = Some(parse_bridge(value("a name")?)?),
             "mtu" => flags.mtu = Some(parse_mtu(value("a number")?)?),
+            "encap" => flags.encap = Some(parse_encap_kind(value("ipip or fou")?)?),
+            "port" => flags.port = Some(parse_port(value("a number")?)?),
             other => {
                 return err(format!(
-                "unknown flag {other:?} (expected dhcp, host-reserve N, bridge NAME, mtu N, auto or off)"
-            ))
+                    "unknown flag {other:?} (expected dhcp, host-reserve N, bridge NAME, mtu N, \
+                 encap ipip|fou, port N, auto or off)"
+                ))
             }
         }
     }
@@ -293,6 +369,7 @@ impl FanSpec {
         let overlay = parse_overlay(overlay)?;
         let underlay = parse_underlay(underlay)?;
         let host_reserve = flags.host_reserve.unwrap_or(DEFAULT_HOST_RESERVE);
+        let encap = encap_of(flags)?;
         check_shape(overlay, &underlay, host_reserve, flags.dhcp)?;
         Ok(FanSpec {
             overlay,
@@ -301,6 +378,7 @@ impl FanSpec {
             host_reserve,
             bridge: flags.bridge.clone(),
             mtu: flags.mtu,
+            encap,
             auto: flags.auto,
         })
     }
@@ -442,6 +520,7 @@ mod tests {
         assert_eq!(spec.host_reserve, 3);
         assert_eq!(spec.bridge.as_deref(), Some("fanbr"));
         assert_eq!(spec.mtu, Some(1400));
+        assert_eq!(spec.encap, Encap::Ipip);
         for bad in [
             "250 172.30.0.28 dchp",
             "250 172.30.0.28 host-reserve",
@@ -449,10 +528,42 @@ mod tests {
             "250 172.30.0.28 mtu 20",
             "250 172.30.0.28 mtu 70000",
             "250 172.30.0.28 bridge this-name-is-too-long",
+            "250 172.30.0.28 encap gre",
+            "250 172.30.0.28 encap",
+            "250 172.30.0.28 port 5555",
+            "250 172.30.0.28 encap ipip port 5555",
+            "250 172.30.0.28 encap fou port 0",
+            "250 172.30.0.28 encap fou port 65536",
+            "250 172.30.0.28 encap fou port x",
             "250",
             "",
         ] {
             assert!(words(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn encapsulations() {
+        assert_eq!(
+            words("250 172.30.0.28 encap ipip").unwrap().encap,
+            Encap::Ipip
+        );
+        assert_eq!(
+            words("250 172.30.0.28 encap fou").unwrap().encap,
+            Encap::Fou { port: 5555 }
+        );
+        assert_eq!(
+            words("250 172.30.0.28 port 6000 encap fou dhcp")
+                .unwrap()
+                .encap,
+            Encap::Fou { port: 6000 }
+        );
+        assert_eq!(Encap::Fou { port: 6000 }.to_string(), "encap fou port 6000");
+        assert_eq!(Encap::Fou { port: 1 }.overhead(), 28);
+        assert_eq!(Encap::Ipip.overhead(), 20);
+        let e = words("250 172.30.0.28 port 6000").unwrap_err();
+        assert_eq!(e.0, "port 6000 needs encap fou");
+        let e = words("250 172.30.0.28 encap fou port 0").unwrap_err();
+        assert_eq!(e.0, "port 0 is out of range 1..=65535");
     }
 }

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use ipnetwork::Ipv4Network;
 use serde::{Deserialize, Serialize};
 
-use crate::{plan::Mode, resource::Resource};
+use crate::{plan::Mode, resource::Resource, spec::Encap};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FanRecord {
@@ -24,6 +24,9 @@ pub struct FanRecord {
     pub dhcp: bool,
     pub host_reserve: u32,
     pub mode: Mode,
+    /// How its packets travel; ipip in records written before FOU.
+    #[serde(default)]
+    pub encap: Encap,
     /// Brought up by `up -a` or with the `auto` flag: `down -a` takes it
     /// down. Absent from records written before the flag existed.
     #[serde(default)]
@@ -42,6 +45,9 @@ impl FanRecord {
         flags.push(format!("host-reserve {}", self.host_reserve));
         if self.mtu_given {
             flags.push(format!("mtu {}", self.mtu));
+        }
+        if self.encap != Encap::Ipip {
+            flags.push(self.encap.to_string());
         }
         if self.mode != Mode::Module {
             flags.push(self.mode.name().to_string());
@@ -101,6 +107,7 @@ pub(crate) fn example_record() -> FanRecord {
         dhcp: true,
         host_reserve: 1,
         mode: Mode::Module,
+        encap: Encap::Ipip,
         auto: false,
         resources: vec![Resource::Bridge {
             name: "fan-250-0-28".into(),
@@ -120,6 +127,19 @@ mod tests {
         fan.mtu_given = true;
         fan.dhcp = false;
         assert_eq!(fan.flags(), "host-reserve 1 mtu 8981 fallback");
+        fan.encap = Encap::Fou { port: 6000 };
+        assert_eq!(
+            fan.flags(),
+            "host-reserve 1 mtu 8981 encap fou port 6000 fallback"
+        );
+    }
+
+    #[test]
+    fn records_from_before_fou_are_ipip() {
+        let mut value = serde_json::to_value(example_record()).unwrap();
+        value.as_object_mut().unwrap().remove("encap");
+        let fan: FanRecord = serde_json::from_value(value).unwrap();
+        assert_eq!(fan.encap, Encap::Ipip);
     }
 
     #[test]

@@ -1,19 +1,24 @@
-//! The tunnel side of a fan on `tunl0`: the fan map when the kernel has the
-//! fan module, otherwise plain ipip with one onlink route per peer host.
+//! The tunnel side of a fan: the fan map when the kernel has the fan
+//! module, otherwise plain ipip with one onlink route per peer host. An
+//! ipip fan runs on `tunl0`; a FOU fan on a device of its own, `fan-fou`,
+//! which sends the same IP-in-IP packets inside UDP.
 
 use anyhow::{anyhow, Context, Result};
 
 use crate::{
     fan::Fan,
     host::Link,
-    netlink::{self, link, route, Rtnl},
-    plan::{choose_mode, overlay_route, peer_routes, Mode, Route},
+    netlink::{self, fou, link, route, Rtnl},
+    plan::{choose_mode, installable, overlay_route, peer_routes, FouDevice, Mode, Route},
     resource::{Resource, Transaction},
+    spec::Encap,
     sysctl,
 };
 
 /// The ipip fallback device; Ubuntu's fanctl puts its maps there too.
 pub const DEVICE: &str = "tunl0";
+/// The device of the FOU fans: `tunl0` takes no encapsulation.
+pub const FOU_DEVICE: &str = "fan-fou";
 
 const NO_IPIP: &str = "this kernel has no IP-in-IP tunnel support \
      (CONFIG_NET_IPIP is not set, no ipip module): a fan needs a kernel built with \
@@ -39,16 +44,39 @@ fn ensure_device(rtnl: &Rtnl, tx: &mut Transaction) -> Result<Link> {
     link::by_name(rtnl, DEVICE)?.ok_or_else(|| anyhow!("{DEVICE} did not appear"))
 }
 
-/// How the fan will run on `tunl0`, known before the bridge is made.
+/// `fan-fou`, created if missing, after its FOU port: a device cannot
+/// take the encapsulation before the fou module is there.
+fn ensure_fou_device(rtnl: &Rtnl, fou: &FouDevice, tx: &mut Transaction) -> Result<Link> {
+    if fou::add_port(fou.port)? {
+        tx.record_shared(Resource::FouPort { port: fou.port });
+    }
+    if let Some(dev) = link::by_name(rtnl, FOU_DEVICE)? {
+        return Ok(dev);
+    }
+    let params = link::fou_tunnel_params(fou.local, fou.port)?;
+    match link::create_with(rtnl, FOU_DEVICE, "ipip", &params) {
+        Ok(()) => tx.record_shared(Resource::TunnelDevice {
+            name: FOU_DEVICE.into(),
+        }),
+        Err(e) if netlink::errno_of(&e) == Some(libc::EOPNOTSUPP) => return Err(anyhow!(NO_IPIP)),
+        Err(e) => return Err(e),
+    }
+    link::by_name_required(rtnl, FOU_DEVICE)
+}
+
+/// How the fan will run on its device, known before the bridge is made.
 pub struct TunnelPlan {
     pub dev: Link,
+    /// The FOU device's parameters (none on `tunl0`).
+    pub fou: Option<FouDevice>,
     pub mode: Mode,
     /// The fallback's routes to the peer hosts (none with the module).
     pub routes: Vec<Route>,
 }
 
-/// The first change `up` makes: `tunl0` is found or created, which on a
-/// kernel without ipip fails before anything else is made. Then the mode
+/// The first change `up` makes: the tunnel device is found or created,
+/// which on a kernel without ipip fails before anything else is made
+/// (with FOU, after the FOU port, undone then). Then the mode
 /// is known (creating the device may load the fan module), and with it the
 /// fallback's routes, refused here for an underlay too large.
 pub fn prepare(
@@ -57,26 +85,42 @@ pub fn prepare(
     tx: &mut Transaction,
     no_fallback: bool,
 ) -> Result<TunnelPlan> {
-    let dev = ensure_device(rtnl, tx)?;
+    let fou = match fan.encap {
+        Encap::Ipip => None,
+        Encap::Fou { port } => Some(FouDevice {
+            local: fan.underlay.host,
+            port,
+        }),
+    };
+    let dev = match &fou {
+        None => ensure_device(rtnl, tx)?,
+        Some(fou) => ensure_fou_device(rtnl, fou, tx)?,
+    };
     let mode = choose_mode(sysctl::fan_version().is_some(), no_fallback)?;
     let routes = match mode {
-        Mode::Fallback => {
-            peer_routes(&fan.overlay(), &fan.underlay_host(), dev.index, fan.address)?
-        }
+        Mode::Fallback => installable(
+            peer_routes(&fan.overlay(), &fan.underlay_host(), dev.index, fan.address)?,
+            &fan.underlay.not_peers,
+        ),
         _ => Vec::new(),
     };
-    Ok(TunnelPlan { dev, mode, routes })
+    Ok(TunnelPlan {
+        dev,
+        fou,
+        mode,
+        routes,
+    })
 }
 
-/// Puts the fan on `tunl0` as planned.
+/// Puts the fan on its device as planned.
 pub fn setup(rtnl: &Rtnl, fan: &Fan, plan: &TunnelPlan, tx: &mut Transaction) -> Result<()> {
     let dev = &plan.dev;
     // Fan-sized packets must pass the tunnel too.
     if dev.mtu < fan.mtu {
         link::set(rtnl, dev, Some(fan.mtu), None)?;
-        if !tx.has_shared(|r| matches!(r, Resource::TunnelMtu { .. })) {
+        if !tx.has_shared(|r| matches!(r, Resource::TunnelMtu { name, .. } if *name == dev.name)) {
             tx.record_shared(Resource::TunnelMtu {
-                name: DEVICE.into(),
+                name: dev.name.clone(),
                 previous: dev.mtu,
             });
         }
@@ -84,36 +128,43 @@ pub fn setup(rtnl: &Rtnl, fan: &Fan, plan: &TunnelPlan, tx: &mut Transaction) ->
     if !dev.up {
         link::set(rtnl, dev, None, Some(true))?;
         tx.record_shared(Resource::TunnelUp {
-            name: DEVICE.into(),
+            name: dev.name.clone(),
         });
     }
     match plan.mode {
         Mode::Module => {
-            link::change_fan_map(rtnl, dev, &fan.map.to_wire()).map_err(|e| {
+            let params = match &plan.fou {
+                Some(fou) => link::fou_tunnel_params(fou.local, fou.port)?,
+                None => Vec::new(),
+            };
+            link::change_fan_map(rtnl, dev, &fan.map.to_wire(), &params).map_err(|e| {
                 if netlink::errno_of(&e) == Some(libc::EEXIST) {
                     e.context(format!(
-                        "{} overlaps a fan map already on {DEVICE}",
-                        fan.overlay()
+                        "{} overlaps a fan map already on {}",
+                        fan.overlay(),
+                        dev.name
                     ))
                 } else {
                     e
                 }
             })?;
             tx.record(Resource::FanMap {
-                device: DEVICE.into(),
+                device: dev.name.clone(),
                 overlay: fan.overlay(),
+                fou: plan.fou,
             });
         }
         _ => {
             eprintln!(
                 "fanctl: the fan kernel module is not loaded (no /proc/sys/net/fan/version): \
-                 falling back to plain ipip on {DEVICE} with {} peer routes",
+                 falling back to plain ipip on {} with {} peer routes",
+                dev.name,
                 plan.routes.len()
             );
             route::add_all(rtnl, &plan.routes)
                 .context("cannot install the fallback's peer routes")?;
             tx.record(Resource::PeerRoutes {
-                device: DEVICE.into(),
+                device: dev.name.clone(),
                 overlay: fan.overlay(),
                 underlay: fan.underlay_host(),
                 src: fan.address,
@@ -123,13 +174,13 @@ pub fn setup(rtnl: &Rtnl, fan: &Fan, plan: &TunnelPlan, tx: &mut Transaction) ->
     Ok(())
 }
 
-/// `OVERLAY dev tunl0 src BRIDGE_ADDRESS`: the host's own traffic into the
-/// overlay leaves with its fan address.
+/// `OVERLAY dev TUNNEL src BRIDGE_ADDRESS`: the host's own traffic into
+/// the overlay leaves with its fan address.
 pub fn add_overlay_route(rtnl: &Rtnl, fan: &Fan, dev: &Link, tx: &mut Transaction) -> Result<()> {
     let overlay = fan.overlay();
     route::add(rtnl, &overlay_route(&overlay, dev.index, fan.address))?;
     tx.record(Resource::Route {
-        device: DEVICE.into(),
+        device: dev.name.clone(),
         dst: overlay,
         src: fan.address,
     });

@@ -20,14 +20,18 @@ pub struct Underlay {
     /// The interface holding `host`.
     pub device: String,
     pub mtu: u32,
+    /// Addresses no peer host can have (`HostNet::not_peers`): on an
+    /// underlay wider than the host's own subnet, its broadcast address.
+    pub not_peers: Vec<Ipv4Addr>,
 }
 
-fn on_link(link: &Link, host: Ipv4Addr, len: u8) -> Underlay {
+fn on_link(link: &Link, host: Ipv4Addr, len: u8, net: &HostNet) -> Underlay {
     Underlay {
         host,
         prefix_len: len,
         device: link.name.clone(),
         mtu: link.mtu,
+        not_peers: net.not_peers(),
     }
 }
 
@@ -35,7 +39,7 @@ pub fn resolve(spec: &UnderlaySpec, net: &HostNet) -> Result<Underlay> {
     match spec {
         UnderlaySpec::Address { addr, len } => {
             if let Some(link) = net.link_with_addr(*addr) {
-                return Ok(on_link(link, *addr, *len));
+                return Ok(on_link(link, *addr, *len, net));
             }
             // The underlay network itself: use this host's address in it.
             let network = Prefix::containing(*addr, *len).map_err(anyhow::Error::msg)?;
@@ -47,7 +51,7 @@ pub fn resolve(spec: &UnderlaySpec, net: &HostNet) -> Result<Underlay> {
                 .filter(|a| network.contains(a.address))
                 .find_map(|a| {
                     let link = net.link_with_addr(a.address)?;
-                    Some(on_link(link, a.address, *len))
+                    Some(on_link(link, a.address, *len, net))
                 })
                 .ok_or_else(|| anyhow!("this host has no address in {addr}/{len}"))
         }
@@ -58,7 +62,7 @@ pub fn resolve(spec: &UnderlaySpec, net: &HostNet) -> Result<Underlay> {
             let host = net
                 .first_addr(link)
                 .ok_or_else(|| anyhow!("interface {name} has no IPv4 address"))?;
-            Ok(on_link(link, host, *len))
+            Ok(on_link(link, host, *len, net))
         }
         UnderlaySpec::DefaultRoute { len } => {
             let index = net
@@ -73,7 +77,7 @@ pub fn resolve(spec: &UnderlaySpec, net: &HostNet) -> Result<Underlay> {
                     link.name
                 )
             })?;
-            Ok(on_link(link, host, *len))
+            Ok(on_link(link, host, *len, net))
         }
     }
 }
@@ -91,9 +95,13 @@ mod tests {
             up: true,
             master: None,
         };
-        let addr = |index, a: &str| Addr {
-            index,
-            address: a.parse().unwrap(),
+        let addr = |index, a: &str| {
+            let (a, len) = a.split_once('/').unwrap();
+            Addr {
+                index,
+                address: a.parse().unwrap(),
+                prefix_len: len.parse().unwrap(),
+            }
         };
         HostNet {
             links: vec![
@@ -103,10 +111,10 @@ mod tests {
                 link(4, "bare", 1500),
             ],
             addrs: vec![
-                addr(1, "127.0.0.1"),
-                addr(2, "172.30.0.28"),
-                addr(2, "172.30.9.9"),
-                addr(3, "10.88.3.4"),
+                addr(1, "127.0.0.1/8"),
+                addr(2, "172.30.0.28/24"),
+                addr(2, "172.30.9.9/32"),
+                addr(3, "10.88.3.4/24"),
             ],
             default_oif: Some(3),
         }
@@ -123,6 +131,16 @@ mod tests {
             prefix_len: 16,
             device: "eth0".into(),
             mtu: 9001,
+            not_peers: [
+                "127.0.0.1",
+                "127.255.255.255",
+                "172.30.0.28",
+                "172.30.0.255",
+            ]
+            .into_iter()
+            .chain(["172.30.9.9", "10.88.3.4", "10.88.3.255"])
+            .map(|a| a.parse().unwrap())
+            .collect(),
         };
         assert_eq!(resolve_text("172.30.0.28").unwrap(), eth0);
         assert_eq!(resolve_text("172.30.0.28/16").unwrap(), eth0);

@@ -136,6 +136,7 @@ fn record_of(fan: &Fan, mode: Mode, resources: Vec<Resource>) -> FanRecord {
         dhcp: fan.dhcp,
         host_reserve: fan.host_reserve,
         mode,
+        encap: fan.encap,
         auto: fan.auto,
         resources,
     }
@@ -162,7 +163,27 @@ fn differences(old: &FanRecord, fan: &Fan) -> Vec<String> {
     if old.mtu != fan.mtu {
         out.push(format!("mtu {} up, {} asked", old.mtu, fan.mtu));
     }
+    if old.encap != fan.encap {
+        out.push(format!("{} up, {} asked", old.encap, fan.encap));
+    }
     out
+}
+
+/// The fans of a host share one encapsulation: a received packet goes to
+/// the tunnel device that matches its addresses, whatever carried it, so
+/// an ipip fan's packets would reach `fan-fou` and be checked against
+/// the FOU fans' maps only; and `fan-fou` has one port.
+fn check_same_encap(other: &FanRecord, fan: &Fan) -> Result<()> {
+    if other.encap != fan.encap {
+        bail!(
+            "{} is up with {}, this fan asks {}: the fans of a host use one \
+             encapsulation (and one FOU port)",
+            other.bridge,
+            other.encap,
+            fan.encap
+        );
+    }
+    Ok(())
 }
 
 /// What is already up of the fan asked for.
@@ -211,6 +232,7 @@ fn check_existing(s: &Session, fan: &Fan) -> Result<Existing> {
                 other.bridge
             );
         }
+        check_same_encap(other, fan)?;
     }
     if matches!(existing, Existing::Nothing) && link::by_name(&s.rtnl, &fan.bridge)?.is_some() {
         bail!("a network interface named {} already exists", fan.bridge);
@@ -300,5 +322,24 @@ mod tests {
             ),
             ["host-reserve 1 up, 3 asked", "mtu 8981 up, 1480 asked"]
         );
+        assert_eq!(
+            differences(&up, &fan("250.0.0.0/8 eth0/16 dhcp mtu 8981 encap fou")),
+            ["encap ipip up, encap fou port 5555 asked"]
+        );
+    }
+
+    #[test]
+    fn one_encapsulation_per_host() {
+        let ipip = record(&fan("250.0.0.0/8 eth0/16"));
+        let fou = record(&fan("251.0.0.0/8 eth0/16 encap fou"));
+        assert!(check_same_encap(&ipip, &fan("252.0.0.0/8 eth0/16")).is_ok());
+        assert!(check_same_encap(&fou, &fan("252.0.0.0/8 eth0/16 encap fou")).is_ok());
+        let e = check_same_encap(&ipip, &fan("252.0.0.0/8 eth0/16 encap fou")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "fan-250-0-28 is up with encap ipip, this fan asks encap fou port 5555: \
+             the fans of a host use one encapsulation (and one FOU port)"
+        );
+        assert!(check_same_encap(&fou, &fan("252.0.0.0/8 eth0/16 encap fou port 6000")).is_err());
     }
 }

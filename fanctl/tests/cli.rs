@@ -204,6 +204,24 @@ fn ranges_are_worded_alike_and_say_what_is_allowed() {
             &["down", "250", "eth0/0"],
             "prefix length 0 is out of range 1..=32",
         ),
+        (
+            &["up", "250", "eth0/16", "encap", "fou", "port", "70000"],
+            "port 70000 is out of range 1..=65535",
+        ),
+        (
+            &[
+                "up", "-o", "250", "-u", "eth0/16", "--encap", "fou", "--port", "0",
+            ],
+            "port 0 is out of range 1..=65535",
+        ),
+        (
+            &["up", "250", "eth0/16", "encap", "gre"],
+            "bad encap \"gre\": expected ipip or fou",
+        ),
+        (
+            &["up", "250", "eth0/16", "port", "5555"],
+            "port 5555 needs encap fou",
+        ),
     ] {
         let out = fanctl(args, "/nonexistent");
         let err = stderr(&out);

@@ -40,6 +40,7 @@ impl Host {
                 dhcp,
                 host_reserve: 3,
                 mode: Mode::Module,
+                encap: Default::default(),
                 auto: false,
                 resources: vec![],
             };

@@ -39,6 +39,7 @@ pub fn list(rtnl: &Rtnl) -> Result<Vec<Addr>> {
             Some(Addr {
                 index: *m.ifa_index(),
                 address: Ipv4Addr::from(local),
+                prefix_len: *m.ifa_prefixlen(),
             })
         })
         .collect())

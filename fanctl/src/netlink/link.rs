@@ -1,5 +1,7 @@
 //! Network devices: list, create, change, delete.
 
+use std::net::Ipv4Addr;
+
 use anyhow::{anyhow, Context, Result};
 use neli::{
     consts::{
@@ -15,6 +17,14 @@ use fanmap::{IFLA_FAN_MAPPING, IFLA_IPTUN_FAN_MAP};
 use super::Rtnl;
 use crate::host::Link;
 
+// linux/if_tunnel.h
+const IFLA_IPTUN_LOCAL: u16 = 2;
+const IFLA_IPTUN_ENCAP_TYPE: u16 = 15;
+const IFLA_IPTUN_ENCAP_FLAGS: u16 = 16;
+const IFLA_IPTUN_ENCAP_SPORT: u16 = 17;
+const IFLA_IPTUN_ENCAP_DPORT: u16 = 18;
+const TUNNEL_ENCAP_FOU: u16 = 1;
+
 fn attr<P>(ty: Ifla, payload: P) -> Result<Rtattr<Ifla, Buffer>>
 where
     P: neli::Size + neli::ToBytes,
@@ -26,7 +36,8 @@ where
         .context("cannot build a link attribute")
 }
 
-fn linkinfo(kind: &str, data: Option<Rtattr<u16, Buffer>>) -> Result<Rtattr<Ifla, Buffer>> {
+/// `IFLA_LINKINFO` of `kind`, with `data` (`IFLA_INFO_DATA`) when there is any.
+fn linkinfo(kind: &str, data: &[Rtattr<u16, Buffer>]) -> Result<Rtattr<Ifla, Buffer>> {
     let mut info = RtattrBuilder::default()
         .rta_type(Ifla::Linkinfo)
         .rta_payload(Vec::<u8>::new())
@@ -37,12 +48,14 @@ fn linkinfo(kind: &str, data: Option<Rtattr<u16, Buffer>>) -> Result<Rtattr<Ifla
                 .rta_payload(kind)
                 .build()?,
         )?;
-    if let Some(data) = data {
-        let wrapped = RtattrBuilder::default()
+    if !data.is_empty() {
+        let mut wrapped = RtattrBuilder::default()
             .rta_type(IflaInfo::Data)
             .rta_payload(Vec::<u8>::new())
-            .build()?
-            .nest(&data)?;
+            .build()?;
+        for attr in data {
+            wrapped = wrapped.nest(attr)?;
+        }
         info = info.nest(&wrapped)?;
     }
     Ok(info)
@@ -89,9 +102,19 @@ pub fn by_name_required(rtnl: &Rtnl, name: &str) -> Result<Link> {
 
 /// Creates a device of `kind` (e.g. "bridge", "ipip"), down, with defaults.
 pub fn create(rtnl: &Rtnl, name: &str, kind: &str) -> Result<()> {
+    create_with(rtnl, name, kind, &[])
+}
+
+/// Creates a device of `kind`, down, with `data` as its kind's parameters.
+pub fn create_with(
+    rtnl: &Rtnl,
+    name: &str,
+    kind: &str,
+    data: &[Rtattr<u16, Buffer>],
+) -> Result<()> {
     let mut attrs = RtBuffer::new();
     attrs.push(attr(Ifla::Ifname, name)?);
-    attrs.push(linkinfo(kind, None)?);
+    attrs.push(linkinfo(kind, data)?);
     let msg = IfinfomsgBuilder::default()
         .ifi_family(RtAddrFamily::Unspecified)
         .rtattrs(attrs)
@@ -129,9 +152,41 @@ pub fn delete(rtnl: &Rtnl, link: &Link) -> Result<()> {
         .with_context(|| format!("cannot delete device {}", link.name))
 }
 
+fn data_attr(ty: u16, payload: Vec<u8>) -> Result<Rtattr<u16, Buffer>> {
+    RtattrBuilder::default()
+        .rta_type(ty)
+        .rta_payload(payload)
+        .build()
+        .context("cannot build a tunnel attribute")
+}
+
+/// The parameters of a fan's FOU tunnel device, as `ip link add NAME type
+/// ipip local LOCAL encap fou encap-sport auto encap-dport PORT` sends
+/// them. A change of the device repeats them: ipip resets what a change
+/// leaves out.
+pub fn fou_tunnel_params(local: Ipv4Addr, port: u16) -> Result<Vec<Rtattr<u16, Buffer>>> {
+    Ok(vec![
+        data_attr(IFLA_IPTUN_LOCAL, local.octets().to_vec())?,
+        data_attr(
+            IFLA_IPTUN_ENCAP_TYPE,
+            TUNNEL_ENCAP_FOU.to_ne_bytes().to_vec(),
+        )?,
+        data_attr(IFLA_IPTUN_ENCAP_FLAGS, 0u16.to_ne_bytes().to_vec())?,
+        // source port 0: chosen per flow, spreading flows over the underlay
+        data_attr(IFLA_IPTUN_ENCAP_SPORT, 0u16.to_be_bytes().to_vec())?,
+        data_attr(IFLA_IPTUN_ENCAP_DPORT, port.to_be_bytes().to_vec())?,
+    ])
+}
+
 /// Sends one `struct ifla_fan_map` (already in wire format) to an ipip
-/// device: adds a map, or removes one when its underlay is zero.
-pub fn change_fan_map(rtnl: &Rtnl, link: &Link, wire: &[u8]) -> Result<()> {
+/// device, with the device's `params` (none for tunl0): adds a map, or
+/// removes one when its underlay is zero.
+pub fn change_fan_map(
+    rtnl: &Rtnl,
+    link: &Link,
+    wire: &[u8],
+    params: &[Rtattr<u16, Buffer>],
+) -> Result<()> {
     let mapping = RtattrBuilder::default()
         .rta_type(IFLA_FAN_MAPPING)
         .rta_payload(wire.to_vec())
@@ -141,8 +196,10 @@ pub fn change_fan_map(rtnl: &Rtnl, link: &Link, wire: &[u8]) -> Result<()> {
         .rta_payload(Vec::<u8>::new())
         .build()?
         .nest(&mapping)?;
+    let mut data = params.to_vec();
+    data.push(fan_map);
     let mut attrs = RtBuffer::new();
-    attrs.push(linkinfo("ipip", Some(fan_map))?);
+    attrs.push(linkinfo("ipip", &data)?);
     let msg = IfinfomsgBuilder::default()
         .ifi_family(RtAddrFamily::Unspecified)
         .ifi_index(ifindex(link)?)

@@ -2,6 +2,7 @@
 //! requests per `sendmsg` (the fallback installs tens of thousands of routes).
 
 pub mod addr;
+pub mod fou;
 pub mod link;
 #[cfg(any(test, feature = "reference-encoder"))]
 pub mod reference;

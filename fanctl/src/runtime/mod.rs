@@ -287,6 +287,7 @@ pub(crate) mod tests {
             dhcp: false,
             host_reserve,
             mode: Mode::Module,
+            encap: Default::default(),
             auto: false,
             resources: vec![],
         }
