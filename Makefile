@@ -44,7 +44,7 @@ test: kmod iproute2 fanctl
 demo: kmod fanctl iproute2
 	@qemu/run -- tests/demo.sh
 
-bench: kmod fanctl
+bench: kmod fanctl iproute2
 	@bench/run
 
 lint: kernel

@@ -15,11 +15,18 @@
 #   e  Linux's C ipip.ko, tunl0 with no remote and the routes fanctl's
 #      fallback installs for the /16 underlay: one onlink route per peer
 #      host, 65,533, and the overlay route (like d, a destination per packet)
+#   bf b inside UDP: Linux's FOU (`encap fou`, port 5555), as `fanctl up
+#      ... encap fou` sends where an underlay drops IP protocol 4
+#   df d inside UDP: the fan map on a FOU device of its own, as fanctl's
+#      fan-fou
 # and, UDP 64 B only, variants of d:
 #   dnv   d with net.fan.validate_source=0 (no source check on receive)
 #   d16, d64, d256: d with 15, 63, 255 more maps, the one in use last
 #
-# Each round runs a b c e d dnv d16 d64 d256 in that order (the
+# The underlay's MTU is 1508 and the overlay's 1480: every configuration
+# carries the same inner packets, FOU's 8 more bytes included.
+#
+# Each round runs a b c e d bf df dnv d16 d64 d256 in that order (the
 # configurations alternate; bench/report.py reports medians over rounds),
 # each measured once the guest is idle again after its setup.
 # Then the setup rounds: `fanctl up`/`fanctl down` with the module and in
@@ -36,7 +43,7 @@ SECONDS_PER_TEST=5
 QUICK=0
 ONLY=all
 CLOCK=wall
-CONFIGS="a b c e d dnv d16 d64 d256"
+CONFIGS="a b c e d bf df dnv d16 d64 d256"
 TESTS="tcp1 tcp4 udp64 udp512"
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -55,7 +62,9 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 FANCTL=${FANCTL:-$REPO/target/release/fanctl}
 WORK=$(mktemp -d /tmp/fan-bench.XXXXXX)
 SERVER=250.0.28.2
-OVERLAY_MTU=1480 # an underlay of 1500: every configuration carries the same inner packets
+OVERLAY_MTU=1480
+UNDERLAY_MTU=$((OVERLAY_MTU + 28)) # room for FOU's outer IP and UDP headers
+FOU_PORT=5555
 
 BENCH_START=$EPOCHREALTIME
 log() { echo "bench: [$(awk -v a="$BENCH_START" -v b="$EPOCHREALTIME" 'BEGIN { printf "%4.0f", b - a }') s] $*" >&2; }
@@ -123,7 +132,7 @@ counter() { # NAME DEV FIELD
 }
 
 topology_create() {
-	underlay_create 1500
+	underlay_create $UNDERLAY_MTU
 	local h
 	for h in 27 28; do
 		host_add h$h 172.30.0.$h/16
@@ -141,6 +150,7 @@ config_clear() {
 	local h
 	drivers_unload
 	for h in 27 28; do
+		on h$h "$FAN_IP" fou del port $FOU_PORT 2>/dev/null || true
 		on h$h ip route del 250.0.$(peer_of $h).0/24 2>/dev/null || true
 		on h$h ip route del 250.0.0.0/8 2>/dev/null || true
 	done
@@ -150,16 +160,27 @@ config_clear() {
 tunnel_dev() {
 	case $1 in
 	a) echo eth0 ;;
-	b | c) echo ipip0 ;;
+	b | c | bf) echo ipip0 ;;
+	df) echo fanfou ;;
 	*) echo tunl0 ;;
 	esac
 }
 
+fou_ports_add() {
+	local h
+	for h in 27 28; do
+		on h$h "$FAN_IP" fou add port $FOU_PORT ipproto 4
+	done
+}
+
+FOU_ENCAP=(encap fou encap-sport auto encap-dport $FOU_PORT)
+
+# fixed_remote_tunnels [ENCAP...]: ipip0 on each host to the other.
 fixed_remote_tunnels() {
 	local h p
 	for h in 27 28; do
 		p=$(peer_of $h)
-		on h$h ip link add ipip0 type ipip local 172.30.0.$h remote 172.30.0.$p
+		on h$h "$FAN_IP" link add ipip0 type ipip local 172.30.0.$h remote 172.30.0.$p "$@"
 		on h$h ip link set ipip0 up
 		on h$h ip route add 250.0.$p.0/24 dev ipip0
 	done
@@ -284,6 +305,23 @@ config_set() {
 		done
 		fan_maps_set 1
 		;;
+	bf)
+		config_clear
+		driver_linux
+		fou_ports_add
+		fixed_remote_tunnels "${FOU_ENCAP[@]}"
+		;;
+	df)
+		config_clear
+		driver_ours
+		fou_ports_add
+		for h in 27 28; do
+			on h$h "$FAN_IP" link add fanfou type ipip local 172.30.0.$h "${FOU_ENCAP[@]}" \
+				fan-map 250.0.0.0/8:172.30.0.0/16
+			on h$h ip link set fanfou mtu $OVERLAY_MTU up
+			on h$h ip route add 250.0.0.0/8 dev fanfou src 250.0.$h.1
+		done
+		;;
 	e)
 		config_clear
 		driver_linux
@@ -293,7 +331,7 @@ config_set() {
 			on h$h ip -batch "$WORK/e.h$h.batch"
 		done
 		;;
-	dnv | d*)
+	dnv | d[0-9]*)
 		# Variants of d: d is set up again only if it is not in place.
 		if ! grep -q '^fan_ipip ' /proc/modules ||
 			! on h27 ip route show 250.0.0.0/8 | grep -q tunl0; then
@@ -433,7 +471,7 @@ net_rounds() {
 			log "round $round/$ROUNDS: configuration $cfg: measuring"
 			# The variants of d: UDP 64 B only.
 			case $cfg in
-			dnv | d?*) tests=(udp64) ;;
+			dnv | d[0-9]*) tests=(udp64) ;;
 			*) read -r -a tests <<<"$TESTS" ;;
 			esac
 			for test in "${tests[@]}"; do

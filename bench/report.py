@@ -22,6 +22,8 @@ CONFIGS = {
     "b": "(b) Linux ipip, fixed remote",
     "c": "(c) fan_ipip, fixed remote",
     "d": "(d) fan_ipip, fan map on tunl0",
+    "bf": "(bf) (b) in UDP: Linux ipip + FOU",
+    "df": "(df) (d) in UDP: fan_ipip + FOU, fan map",
 }
 # Diagnostic configurations, beside the four the targets are about.
 EXTRA = {
@@ -173,6 +175,15 @@ def diagnosis_table(rep, out):
             f"| {label} | {fmt(b)} {unit} | {fmt(e)} | {fmt(d)} | {rfmt(ratio(e, b))} "
             f"| {rfmt(ratio(d, e))} | {rfmt(ratio(d, b))} |"
         )
+    fou = [
+        f"{label} {rfmt(ratio(df, bf))} ((df)/(bf)), {rfmt(ratio(df, d))} ((df)/(d))"
+        for test, (label, _) in TESTS.items()
+        for bf, df, d in [tuple(rep.stats("net", test, c).median for c in ("bf", "df", "d"))]
+        if df is not None
+    ]
+    if fou:
+        out.append("")
+        out.append("FOU: the fan in UDP against Linux's ipip in UDP, and against the fan in IP: " + "; ".join(fou) + ".")
     nv = rep.stats("net", "udp64", "dnv")
     if nv.n:
         d = rep.stats("net", "udp64", "d").median
@@ -470,7 +481,15 @@ def chart(rep, path):
     except ImportError:
         return "matplotlib is missing: no chart"
 
-    colors = {"a": "#999999", "b": "#4c72b0", "c": "#dd8452", "d": "#55a868", "e": "#8172b3"}
+    colors = {
+        "a": "#999999",
+        "b": "#4c72b0",
+        "c": "#dd8452",
+        "d": "#55a868",
+        "e": "#8172b3",
+        "bf": "#8fa9d8",
+        "df": "#93cfa3",
+    }
     fig, axes = plt.subplots(2, 3, figsize=(15, 8.5))
     clock = Clock(rep.info)
     title = "Fan benchmarks (QEMU TCG guest: compare ratios, not absolute figures)"
@@ -509,9 +528,11 @@ def chart(rep, path):
         "c": "(c) ours,\nfixed",
         "d": "(d) ours,\nfan map",
         "e": "(e) ipip.ko,\nfanctl's\nfallback",
+        "bf": "(bf) ipip.ko\n+ FOU",
+        "df": "(df) ours\n+ FOU",
     }
     for ax, (test, (label, unit)) in zip(axes.flat, TESTS.items()):
-        cfgs = [c for c in list(CONFIGS) + ["e"] if c in CONFIGS or rep.stats("net", test, c).n]
+        cfgs = [c for c in list(CONFIGS) + ["e"] if rep.stats("net", test, c).n]
         stats = [rep.stats("net", test, c) for c in cfgs]
         ref = rep.stats("net", test, "b").median
         bars(

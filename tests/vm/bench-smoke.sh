@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make bench` still works: bench/guest.sh, cut down to one 1-second round of
 # (b) Linux's ipip, (c) ours with a fixed remote, (e) Linux's ipip with
-# fanctl's fallback routes, (d) ours with a fan map and (d) with 16 maps,
-# gives a result line for each, with a non-zero figure and the traffic
+# fanctl's fallback routes, (d) ours with a fan map, (bf) and (df), (b) and
+# (d) inside UDP (FOU), and (d) with 16 maps, gives a result line for each, with a non-zero figure and the traffic
 # counted on the configuration's tunnel device, and no warning but one;
 # (e)'s hosts held exactly the routes fanctl made for them, one per peer of
 # the /16. The one warning allowed is that the guest stayed busy after a
@@ -12,7 +12,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
 out=$(bash "$here/../../bench/guest.sh" --rounds 1 --seconds 1 --only net \
-	--configs "b c e d d16" --tests "tcp1 udp64")
+	--configs "b c e d bf df d16" --tests "tcp1 udp64")
 echo "$out"
 
 if grep 'kind=warning' <<<"$out" | grep -v 'msg=the_guest_was_still_busy_30_s_after_a_setup$' >&2; then
@@ -36,6 +36,8 @@ for t in tcp1 udp64; do
 	check $t c ipip0
 	check $t e tunl0
 	check $t d tunl0
+	check $t bf ipip0
+	check $t df fanfou
 done
 check udp64 d16 tunl0
 for h in h27 h28; do
