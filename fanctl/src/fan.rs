@@ -109,6 +109,16 @@ impl Fan {
         network(self.slice.prefix())
     }
 
+    /// The bridge's hardware address: locally administered, 02:fa and the
+    /// bridge's IPv4 address, so unique on the fan. Without one of its
+    /// own a bridge takes the lowest of its ports' addresses, and changes
+    /// it when a container leaves: the other containers' ARP entries for
+    /// the gateway then point nowhere for seconds.
+    pub fn bridge_mac(&self) -> [u8; 6] {
+        let [a, b, c, d] = self.address.octets();
+        [0x02, 0xfa, a, b, c, d]
+    }
+
     /// This host's address with the underlay prefix length, as `show` prints it.
     pub fn underlay_host(&self) -> Ipv4Network {
         Ipv4Network::new(self.underlay.host, self.underlay.prefix_len)
@@ -132,6 +142,7 @@ mod tests {
         let fan = resolve("250.0.0.0/8 eth0/16 dhcp").unwrap();
         assert_eq!(fan.bridge, "fan-250-0-28");
         assert_eq!(fan.address, Ipv4Addr::new(250, 0, 28, 1));
+        assert_eq!(fan.bridge_mac(), [0x02, 0xfa, 250, 0, 28, 1]);
         assert_eq!(fan.slice_network().to_string(), "250.0.28.0/24");
         assert_eq!(fan.overlay().to_string(), "250.0.0.0/8");
         assert_eq!(fan.underlay_host().to_string(), "172.30.0.28/16");

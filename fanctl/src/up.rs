@@ -31,7 +31,7 @@ fn step<T>(name: &str, run: impl FnOnce() -> Result<T>) -> Result<T> {
 }
 
 fn make_bridge(s: &Session, fan: &Fan, tx: &mut Transaction) -> Result<()> {
-    link::create(&s.rtnl, &fan.bridge, "bridge")?;
+    link::create_bridge(&s.rtnl, &fan.bridge, fan.bridge_mac())?;
     tx.record(Resource::Bridge {
         name: fan.bridge.clone(),
     });

@@ -109,6 +109,9 @@ dhcp_lease c1d
 expect_eq "c1d mtu from the lease" "$(on c1d cat /sys/class/net/eth0/mtu)" 1472
 on c1d ping -c 2 -W 5 250.2.20.2 >/dev/null
 container_del h1 c1d
+# The bridge keeps its own address (02:fa and the bridge's IPv4 address)
+# when a container leaves: c1's ARP entry for its gateway stays right.
+expect_eq "h1 bridge address" "$(on h1 cat /sys/class/net/fan-250-1-10/address)" 02:fa:fa:01:0a:01
 # NAT: the router knows no route to the overlay, so only a masqueraded
 # ping gets its answer.
 on c1 ping -c 2 -W 5 172.30.2.1 >/dev/null

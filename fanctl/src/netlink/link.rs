@@ -105,6 +105,20 @@ pub fn create(rtnl: &Rtnl, name: &str, kind: &str) -> Result<()> {
     create_with(rtnl, name, kind, &[])
 }
 
+/// Creates a bridge, down, with the hardware address `mac`.
+pub fn create_bridge(rtnl: &Rtnl, name: &str, mac: [u8; 6]) -> Result<()> {
+    let mut attrs = RtBuffer::new();
+    attrs.push(attr(Ifla::Ifname, name)?);
+    attrs.push(attr(Ifla::Address, mac.to_vec())?);
+    attrs.push(linkinfo("bridge", &[])?);
+    let msg = IfinfomsgBuilder::default()
+        .ifi_family(RtAddrFamily::Unspecified)
+        .rtattrs(attrs)
+        .build()?;
+    rtnl.request(Rtm::Newlink, NlmF::CREATE | NlmF::EXCL, msg)
+        .with_context(|| format!("cannot create bridge device {name}"))
+}
+
 /// Creates a device of `kind`, down, with `data` as its kind's parameters.
 pub fn create_with(
     rtnl: &Rtnl,
