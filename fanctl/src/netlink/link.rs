@@ -25,8 +25,9 @@ const IFLA_IPTUN_ENCAP_SPORT: u16 = 17;
 const IFLA_IPTUN_ENCAP_DPORT: u16 = 18;
 const TUNNEL_ENCAP_FOU: u16 = 1;
 
-fn attr<P>(ty: Ifla, payload: P) -> Result<Rtattr<Ifla, Buffer>>
+fn attr<T, P>(ty: T, payload: P) -> Result<Rtattr<T, Buffer>>
 where
+    T: neli::consts::rtnl::RtaType,
     P: neli::Size + neli::ToBytes,
 {
     RtattrBuilder::default()
@@ -38,23 +39,11 @@ where
 
 /// `IFLA_LINKINFO` of `kind`, with `data` (`IFLA_INFO_DATA`) when there is any.
 fn linkinfo(kind: &str, data: &[Rtattr<u16, Buffer>]) -> Result<Rtattr<Ifla, Buffer>> {
-    let mut info = RtattrBuilder::default()
-        .rta_type(Ifla::Linkinfo)
-        .rta_payload(Vec::<u8>::new())
-        .build()?
-        .nest(
-            &RtattrBuilder::default()
-                .rta_type(IflaInfo::Kind)
-                .rta_payload(kind)
-                .build()?,
-        )?;
+    let mut info = attr(Ifla::Linkinfo, Vec::<u8>::new())?.nest(&attr(IflaInfo::Kind, kind)?)?;
     if !data.is_empty() {
-        let mut wrapped = RtattrBuilder::default()
-            .rta_type(IflaInfo::Data)
-            .rta_payload(Vec::<u8>::new())
-            .build()?;
-        for attr in data {
-            wrapped = wrapped.nest(attr)?;
+        let mut wrapped = attr(IflaInfo::Data, Vec::<u8>::new())?;
+        for a in data {
+            wrapped = wrapped.nest(a)?;
         }
         info = info.nest(&wrapped)?;
     }
@@ -107,16 +96,13 @@ pub fn create(rtnl: &Rtnl, name: &str, kind: &str) -> Result<()> {
 
 /// Creates a bridge, down, with the hardware address `mac`.
 pub fn create_bridge(rtnl: &Rtnl, name: &str, mac: [u8; 6]) -> Result<()> {
-    let mut attrs = RtBuffer::new();
-    attrs.push(attr(Ifla::Ifname, name)?);
-    attrs.push(attr(Ifla::Address, mac.to_vec())?);
-    attrs.push(linkinfo("bridge", &[])?);
-    let msg = IfinfomsgBuilder::default()
-        .ifi_family(RtAddrFamily::Unspecified)
-        .rtattrs(attrs)
-        .build()?;
-    rtnl.request(Rtm::Newlink, NlmF::CREATE | NlmF::EXCL, msg)
-        .with_context(|| format!("cannot create bridge device {name}"))
+    new_link(
+        rtnl,
+        name,
+        vec![attr(Ifla::Address, mac.to_vec())?],
+        "bridge",
+        &[],
+    )
 }
 
 /// Creates a device of `kind`, down, with `data` as its kind's parameters.
@@ -126,8 +112,23 @@ pub fn create_with(
     kind: &str,
     data: &[Rtattr<u16, Buffer>],
 ) -> Result<()> {
+    new_link(rtnl, name, Vec::new(), kind, data)
+}
+
+/// RTM_NEWLINK for a new device: its name, `link_attrs` (IFLA_*), and its
+/// kind with `data` (IFLA_INFO_DATA).
+fn new_link(
+    rtnl: &Rtnl,
+    name: &str,
+    link_attrs: Vec<Rtattr<Ifla, Buffer>>,
+    kind: &str,
+    data: &[Rtattr<u16, Buffer>],
+) -> Result<()> {
     let mut attrs = RtBuffer::new();
     attrs.push(attr(Ifla::Ifname, name)?);
+    for a in link_attrs {
+        attrs.push(a);
+    }
     attrs.push(linkinfo(kind, data)?);
     let msg = IfinfomsgBuilder::default()
         .ifi_family(RtAddrFamily::Unspecified)
@@ -166,29 +167,21 @@ pub fn delete(rtnl: &Rtnl, link: &Link) -> Result<()> {
         .with_context(|| format!("cannot delete device {}", link.name))
 }
 
-fn data_attr(ty: u16, payload: Vec<u8>) -> Result<Rtattr<u16, Buffer>> {
-    RtattrBuilder::default()
-        .rta_type(ty)
-        .rta_payload(payload)
-        .build()
-        .context("cannot build a tunnel attribute")
-}
-
 /// The parameters of a fan's FOU tunnel device, as `ip link add NAME type
 /// ipip local LOCAL encap fou encap-sport auto encap-dport PORT` sends
 /// them. A change of the device repeats them: ipip resets what a change
 /// leaves out.
 pub fn fou_tunnel_params(local: Ipv4Addr, port: u16) -> Result<Vec<Rtattr<u16, Buffer>>> {
     Ok(vec![
-        data_attr(IFLA_IPTUN_LOCAL, local.octets().to_vec())?,
-        data_attr(
+        attr(IFLA_IPTUN_LOCAL, local.octets().to_vec())?,
+        attr(
             IFLA_IPTUN_ENCAP_TYPE,
             TUNNEL_ENCAP_FOU.to_ne_bytes().to_vec(),
         )?,
-        data_attr(IFLA_IPTUN_ENCAP_FLAGS, 0u16.to_ne_bytes().to_vec())?,
+        attr(IFLA_IPTUN_ENCAP_FLAGS, 0u16.to_ne_bytes().to_vec())?,
         // source port 0: chosen per flow, spreading flows over the underlay
-        data_attr(IFLA_IPTUN_ENCAP_SPORT, 0u16.to_be_bytes().to_vec())?,
-        data_attr(IFLA_IPTUN_ENCAP_DPORT, port.to_be_bytes().to_vec())?,
+        attr(IFLA_IPTUN_ENCAP_SPORT, 0u16.to_be_bytes().to_vec())?,
+        attr(IFLA_IPTUN_ENCAP_DPORT, port.to_be_bytes().to_vec())?,
     ])
 }
 
@@ -201,15 +194,8 @@ pub fn change_fan_map(
     wire: &[u8],
     params: &[Rtattr<u16, Buffer>],
 ) -> Result<()> {
-    let mapping = RtattrBuilder::default()
-        .rta_type(IFLA_FAN_MAPPING)
-        .rta_payload(wire.to_vec())
-        .build()?;
-    let fan_map = RtattrBuilder::default()
-        .rta_type(IFLA_IPTUN_FAN_MAP)
-        .rta_payload(Vec::<u8>::new())
-        .build()?
-        .nest(&mapping)?;
+    let mapping = attr(IFLA_FAN_MAPPING, wire.to_vec())?;
+    let fan_map = attr(IFLA_IPTUN_FAN_MAP, Vec::<u8>::new())?.nest(&mapping)?;
     let mut data = params.to_vec();
     data.push(fan_map);
     let mut attrs = RtBuffer::new();
