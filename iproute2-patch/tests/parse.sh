@@ -111,6 +111,24 @@ else
 	fail "ip link help sit does not offer fan-map" "$(head -c 300 "$TMP/help4.out")"
 fi
 
+# --- an empty argument before the object (LXD 5.0: ip '' route add ...) ------
+
+run plain link show lo
+run empty1 "" link show lo
+run empty2 "" -d "" link show lo
+if [ "$rc" = 0 ] && grep -q "^1: lo: " "$TMP/plain.out" &&
+	cmp -s "$TMP/plain.out" "$TMP/empty1.out"; then
+	pass "ip '' link show lo is ip link show lo"
+else
+	fail "ip '' link show lo is ip link show lo" "$(head -c 300 "$TMP/empty1.out")"
+fi
+if [ "$rc" = 0 ] && grep -q "^1: lo: " "$TMP/empty2.out" &&
+	grep -q "addrgenmode" "$TMP/empty2.out"; then
+	pass "ip '' -d '' link show lo is ip -d link show lo"
+else
+	fail "ip '' -d '' link show lo is ip -d link show lo" "$(head -c 300 "$TMP/empty2.out")"
+fi
+
 # --- errors: clear message, non-zero exit, no request sent -------------------
 
 # check_error DESC EXPECTED_MESSAGE IP_ARGS...
