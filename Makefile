@@ -9,6 +9,8 @@
 #   make kmod          the kernel module, against the test kernel
 #   make fanctl        the host tool, in target/release/fanctl
 #   make iproute2      the patched `ip`, in build/ip
+#   make iproute2-deb  Debian's iproute2 package with the fan patches, in
+#                      build/iproute2-deb (cached: a cold build takes minutes)
 #   make deb           the Debian packages fanctl and fan-dkms, in build/deb
 #   make lint          rustfmt and clippy, userspace and kernel
 
@@ -16,7 +18,7 @@ DEBUG ?= 0
 KERNEL_FLAGS := $(if $(filter 1,$(DEBUG)),--debug)
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: all deps kernel kmod iproute2 fanctl deb test demo bench lint clean
+.PHONY: all deps kernel kmod iproute2 iproute2-deb fanctl deb test demo bench lint clean
 
 all: kmod
 
@@ -32,13 +34,17 @@ kmod: kernel
 iproute2: deps
 	@iproute2-patch/build.sh build >/dev/null
 
+iproute2-deb: deps
+	@rm -rf build/iproute2-deb && mkdir -p build/iproute2-deb
+	@cp "$$(iproute2-patch/build-deb.sh)" build/iproute2-deb/
+
 fanctl: deps
 	@cargo build --quiet --release -p fanctl
 
 deb: fanctl
 	@packaging/build-debs
 
-test: kmod iproute2 fanctl
+test: kmod iproute2 iproute2-deb fanctl
 	@FAN_DEBUG=$(DEBUG) tests/run
 
 demo: kmod fanctl iproute2

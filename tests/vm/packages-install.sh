@@ -22,87 +22,31 @@
 #
 # Needs packaging/tests/run.sh to have run on the host (tests/run's packaging
 # stage): it builds build/deb/*.deb and build/dkms/*.dkms.tar.gz.
-if [ -z "${FAN_PACKAGES_PRIVATE_MOUNTS:-}" ]; then
-	exec env FAN_PACKAGES_PRIVATE_MOUNTS=1 unshare --mount --propagation private bash "$0" "$@"
-fi
-
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(dirname "$(dirname "$here")")
 . "$here/../lib/hosts.sh"
+. "$here/../lib/packages.sh"
+packages_private_mounts "$0" "$@"
 . "$here/../lib/fanctl.sh"
 # What the fanctl package installs (FANCTL, for fanctl.sh's helpers, once it is).
 fanctl=/usr/sbin/fanctl
-
-version=$(sed -n '/^\[workspace.package\]/,/^\[/ s/^version = "\(.*\)"$/\1/p' "$repo/Cargo.toml")
-kver=$(uname -r)
-march=$(uname -m)
-fanctl_deb=$repo/build/deb/fanctl_${version}_$(dpkg --print-architecture).deb
-dkms_deb=$repo/build/deb/fan-dkms_${version}_all.deb
-binaries=$repo/build/dkms/fan-$version-kernel$kver-$march.dkms.tar.gz
-for f in "$fanctl_deb" "$dkms_deb" "$binaries"; do
-	[ -f "$f" ] || {
-		echo "no $f (run packaging/tests/run.sh on the host first)" >&2
-		exit 1
-	}
-done
-# The module must have been built for this very kernel build (make test
-# DEBUG=1 boots another one of the same version).
-running_build_id=$(python3 -c '
-import struct
-data = open("/sys/kernel/notes", "rb").read()
-while len(data) >= 12:
-    namesz, descsz, kind = struct.unpack_from("<III", data)
-    name_end = 12 + (namesz + 3) // 4 * 4
-    if kind == 3 and data[12:12 + namesz] == b"GNU\0":
-        print(data[name_end:name_end + descsz].hex())
-    data = data[name_end + (descsz + 3) // 4 * 4:]
-')
-expect_eq "the kernel DKMS built for (build/dkms/kernel-build-id)" \
-	"$(cat "$repo/build/dkms/kernel-build-id")" "$running_build_id"
+version=$PACKAGES_VERSION
+kver=$PACKAGES_KVER
+fanctl_deb=$PACKAGES_FANCTL_DEB
+dkms_deb=$PACKAGES_DKMS_DEB
 
 # ---- a writable system, private to this test ---------------------------------
-pkgtmp=$(mktemp -d /tmp/fan-packages.XXXXXX)
-mount -t tmpfs fan-packages "$pkgtmp"
-for dir in /etc /usr /var; do
-	mkdir -p "$pkgtmp/overlay$dir/upper" "$pkgtmp/overlay$dir/work"
-	mount -t overlay fan-packages \
-		-o "lowerdir=$dir,upperdir=$pkgtmp/overlay$dir/upper,workdir=$pkgtmp/overlay$dir/work" "$dir"
-done
-# The overlay shows the host's /lib/modules: give the running kernel its
-# modules as a distribution would, without headers (no build link).
-mods=$(sed -n 's/.*virtme_link_mods=\([^ ]*\).*/\1/p' /proc/cmdline)
-mount -t tmpfs fan-packages /lib/modules
-mkdir "/lib/modules/$kver"
-for f in "$mods"/*; do
-	[ "$(basename "$f")" = build ] || cp -rL "$f" "/lib/modules/$kver/"
-done
+packages_system
+pkgtmp=$PACKAGES_TMP
 # fanctl's defaults, /run/fan, and ifupdown's state, kept from the guest.
 mkdir -p /run/fan
 mount -t tmpfs fan-packages /run/fan
-# man-db would rebuild its index for the new man pages: minutes under TCG.
-rm -f /var/lib/man-db/auto-update
 
-packages_cleanup() {
+packages_install_cleanup() {
 	_fanctl_cleanup 2>/dev/null || _fan_cleanup
-	cd /
-	umount -l /run/fan /lib/modules /var /usr /etc 2>/dev/null
-	umount -l "$pkgtmp" 2>/dev/null
-	rmdir "$pkgtmp" 2>/dev/null
-	# Leave no fan_ipip loaded from a file that is gone.
-	unload fan_ipip
+	umount -l /run/fan 2>/dev/null
+	packages_cleanup
 }
-trap packages_cleanup EXIT
-
-# unload MODULE: rmmod, waiting for namespaces that earlier tests deleted to go.
-unload() {
-	local i
-	for i in $(seq 50); do
-		grep -q "^$1 " /proc/modules || return 0
-		rmmod "$1" 2>/dev/null || sleep 0.2
-	done
-	echo "cannot unload $1" >&2
-	return 1
-}
+trap packages_install_cleanup EXIT
 unload fan_ipip
 unload ipip
 
@@ -137,14 +81,8 @@ expect_eq "ipip loaded without fan_ipip" "$(cut -d' ' -f1 /proc/modules | grep -
 unload ipip
 
 # The build from the host, as prebuilt binaries, and dkms install.
-# (dkms 3.0.10 loads the binaries, then adds the source, which the postinst
-# added already: "DKMS tree already contains: fan-VERSION", status 3. The
-# status below is what counts.)
-dkms ldtarball --force --archive "$binaries" || true
-expect_eq "dkms status after ldtarball" "$(dkms status -m fan)" "fan/$version, $kver, $march: built"
-dkms install -m fan -v "$version" -k "$kver"
+packages_dkms_install
 installed=/lib/modules/$kver/updates/dkms/fan_ipip.ko
-expect_eq "dkms status after install" "$(dkms status -m fan)" "fan/$version, $kver, $march: installed"
 [ -f "$installed" ]
 expect_eq "modinfo -n fan_ipip" "$(modinfo -n fan_ipip)" "$installed"
 
