@@ -139,8 +139,8 @@ build_image
 
 # lxd_start HOST: an LXD daemon in HOST's namespace, with cgroup2 mounted in
 # its mount namespace (ip netns exec gives it a /sys of its own), a dir
-# storage pool, and a default profile of privileged containers (the guest
-# maps no subordinate ids).
+# storage pool, and a default profile of privileged containers (no id
+# mapping for LXD to set up: unprivileged containers are not tried here).
 lxd_start() {
 	local host=$1 dir=$PACKAGES_TMP/lxd-$1
 	mkdir -p "$dir"
