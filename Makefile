@@ -7,6 +7,7 @@
 #   make bench         the fan against Linux's ipip and no tunnel (BENCHMARKS.md)
 #   make kernel        the test kernel (DEBUG=1: KASAN, lockdep, kmemleak)
 #   make kmod          the kernel module, against the test kernel
+#                      (KERNEL=6.12, the default, or KERNEL=7.3: qemu/kernel)
 #   make fanctl        the host tool, in target/release/fanctl
 #   make iproute2      the patched `ip`, in build/ip
 #   make iproute2-deb  Debian's iproute2 package with the fan patches, in
@@ -15,7 +16,9 @@
 #   make lint          rustfmt and clippy, userspace and kernel
 
 DEBUG ?= 0
-KERNEL_FLAGS := $(if $(filter 1,$(DEBUG)),--debug)
+KERNEL ?= 6.12
+KERNEL_FLAGS := --kernel $(KERNEL) $(if $(filter 1,$(DEBUG)),--debug)
+KDIR = $$(qemu/kernel $(KERNEL_FLAGS) dir)
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 .PHONY: all deps kernel kmod iproute2 iproute2-deb fanctl deb test demo bench lint clean
@@ -29,7 +32,7 @@ kernel: deps
 	@qemu/kernel $(KERNEL_FLAGS) build >/dev/null
 
 kmod: kernel
-	@$(MAKE) -s -C "$$(qemu/kernel $(KERNEL_FLAGS) dir)" M=$(CURDIR) LLVM=1 modules
+	@kdir=$(KDIR) && vars=$$(kmod/kbuild-vars "$$kdir") && $(MAKE) -s -C "$$kdir" M=$(CURDIR) $$vars modules
 
 iproute2: deps
 	@iproute2-patch/build.sh build >/dev/null
@@ -57,5 +60,5 @@ lint: kernel
 	@tests/lint
 
 clean:
-	@$(MAKE) -s -C "$$(qemu/kernel $(KERNEL_FLAGS) dir)" M=$(CURDIR) LLVM=1 clean || true
+	@kdir=$(KDIR) && vars=$$(kmod/kbuild-vars "$$kdir") && $(MAKE) -s -C "$$kdir" M=$(CURDIR) $$vars clean || true
 	cargo clean

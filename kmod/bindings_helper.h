@@ -26,6 +26,8 @@
 #include <net/rtnetlink.h>
 #include <net/xfrm.h>
 
+#include "compat.h"
+
 /* The fan's uapi, as Ubuntu defined it (not in mainline headers). */
 #define FAN_IFLA_IPTUN_FAN_MAP 33
 enum { FAN_IFLA_FAN_UNSPEC, FAN_IFLA_FAN_MAPPING };

@@ -50,10 +50,10 @@ mod sys;
 mod tunnel;
 mod xmit;
 
+// No author: 6.12's `module!` takes `author`, 7.x's only `authors`.
 module! {
     type: FanIpip,
     name: "fan_ipip",
-    author: "Fan networking developers",
     description: "IPv4 and MPLS over IPv4 tunnels (ipip) with Fan maps",
     license: "GPL",
     alias: ["rtnl-link-ipip", "netdev-tunl0"],

@@ -58,13 +58,13 @@ static POLICY: Shared<[sys::nla_policy; MAXTYPE + 1]> = Shared({
 
 pub(crate) static LINK_OPS: KernelStatic<sys::rtnl_link_ops> = KernelStatic::new({
     let mut ops: sys::rtnl_link_ops = sys::zeroed();
-    ops.kind = c"ipip".as_ptr();
+    ops.kind = sys::c_str(c"ipip");
     ops.maxtype = MAXTYPE as u32;
     ops.policy = POLICY.0.as_ptr();
     ops.priv_size = PRIV_SIZE;
     ops.setup = Some(setup);
     ops.validate = Some(validate);
-    ops.newlink = Some(newlink);
+    ops.newlink = Some(sys::fan_compat_rtnl_newlink);
     ops.changelink = Some(changelink);
     ops.dellink = Some(sys::ip_tunnel_dellink);
     ops.get_size = Some(get_size);
@@ -274,24 +274,30 @@ fn netlink_parms(data: Attrs<'_>) -> (sys::ip_tunnel_parm_kern, bool, Option<u32
     (parms, collect_md, fwmark)
 }
 
+/// `rtnl_link_ops.newlink`, called through compat.c's
+/// `fan_compat_rtnl_newlink` (whose arguments differ between kernels).
+///
 /// # Safety
 ///
-/// Called by the kernel as `rtnl_link_ops.newlink` for a device of ours, under
-/// RTNL, with the request's parsed attributes.
-unsafe extern "C" fn newlink(
-    _src_net: *mut sys::net,
+/// Called for a device of ours, under RTNL, with the request's parsed
+/// attributes and the namespace of its link.
+#[no_mangle]
+unsafe extern "C" fn fan_link_newlink(
+    link_net: *mut sys::net,
     dev: *mut sys::net_device,
     tb: *mut *mut sys::nlattr,
     data: *mut *mut sys::nlattr,
     extack: *mut sys::netlink_ext_ack,
 ) -> c_int {
     // SAFETY: newlink of a device of ours, under RTNL, with the request's
-    // parsed attributes (already accepted by `validate`) and ack.
-    unsafe { link_request(dev, tb, data, extack, new_tunnel) }
+    // parsed attributes (already accepted by `validate`) and ack; the link's
+    // namespace lives for the callback, which `new_tunnel` runs in.
+    unsafe {
+        link_request(dev, tb, data, extack, |tunnel, tb, data, extack| {
+            new_tunnel(tunnel, link_net, tb, data, extack)
+        })
+    }
 }
-
-/// What a newlink or changelink request works with.
-type LinkRequest = for<'a, 'b> fn(&mut Tunnel<'a>, Attrs<'a>, Attrs<'a>, &mut Extack<'b>) -> Result;
 
 /// Run `request` on the callback's arguments as safe types.
 ///
@@ -300,13 +306,16 @@ type LinkRequest = for<'a, 'b> fn(&mut Tunnel<'a>, Attrs<'a>, Attrs<'a>, &mut Ex
 /// `dev` is a device of ours, under RTNL; `tb` and `data` are the request's
 /// parsed attribute tables (null or `IFLA_MAX + 1` and `MAXTYPE + 1`
 /// entries) and `extack` its extended ack, all live for the callback.
-unsafe fn link_request(
+unsafe fn link_request<F>(
     dev: *mut sys::net_device,
     tb: *mut *mut sys::nlattr,
     data: *mut *mut sys::nlattr,
     extack: *mut sys::netlink_ext_ack,
-    request: LinkRequest,
-) -> c_int {
+    request: F,
+) -> c_int
+where
+    F: for<'a, 'b> FnOnce(&mut Tunnel<'a>, Attrs<'a>, Attrs<'a>, &mut Extack<'b>) -> Result,
+{
     // SAFETY: the function's contract.
     let (tunnel, tb, data, mut extack) = unsafe {
         (
@@ -322,8 +331,12 @@ unsafe fn link_request(
     }
 }
 
-fn new_tunnel(
+/// # Safety
+///
+/// `link_net` is the request's link namespace, live for the call.
+unsafe fn new_tunnel(
     tunnel: &mut Tunnel<'_>,
+    link_net: *mut sys::net,
     tb: Attrs<'_>,
     data: Attrs<'_>,
     extack: &mut Extack<'_>,
@@ -336,15 +349,15 @@ fn new_tunnel(
     tunnel.setup_encap(data)?;
     let (mut parms, collect_md, fwmark) = netlink_parms(data);
     tunnel.set_collect_md(collect_md);
-    tunnel
-        .newlink(tb, &mut parms, fwmark.unwrap_or(0))
-        .inspect_err(|e| {
-            // Linux refuses a second device with tunl0's parameters (no
-            // local, remote or link) with a bare EEXIST.
-            if maps.is_some() && *e == EEXIST {
-                extack.report(data.get(MAXTYPE as u32), FAN_DEVICE_EXISTS);
-            }
-        })?;
+    // SAFETY: `link_net` is live for the call (the function's contract).
+    let created = unsafe { tunnel.newlink(link_net, tb, &mut parms, fwmark.unwrap_or(0)) };
+    created.inspect_err(|e| {
+        // Linux refuses a second device with tunl0's parameters (no
+        // local, remote or link) with a bare EEXIST.
+        if maps.is_some() && *e == EEXIST {
+            extack.report(data.get(MAXTYPE as u32), FAN_DEVICE_EXISTS);
+        }
+    })?;
     tunnel.publish(maps);
     Ok(())
 }
@@ -509,8 +522,8 @@ const fn nla_total_size(payload: usize) -> usize {
 /// under RTNL.
 unsafe extern "C" fn get_size(dev: *const sys::net_device) -> usize {
     // SAFETY: called under RTNL for a device of ours.
-    let maps =
-        unsafe { Tunnel::from_raw(dev.cast_mut()) }.map_or(0, |t| t.maps().map_or(0, |m| m.len()));
+    let tunnel = unsafe { Tunnel::from_raw(dev.cast_mut()) };
+    let maps = tunnel.map_or(0, |t| t.maps().map_or(0, |m| m.len()));
     let fan = match maps {
         0 => 0,
         n => NEST_SIZE.saturating_add(n.min(MAX_MAPS).saturating_mul(MAPPING_SIZE)),
@@ -553,7 +566,7 @@ fn fill(tunnel: &Tunnel<'_>, msg: &mut Msg<'_>) -> Result {
     msg.put_u8(sys::IFLA_IPTUN_TTL, parms.iph.ttl)?;
     msg.put_u8(sys::IFLA_IPTUN_TOS, parms.iph.tos)?;
     msg.put_u8(sys::IFLA_IPTUN_PROTO, parms.iph.protocol)?;
-    msg.put_u8(sys::IFLA_IPTUN_PMTUDISC, df as u8)?;
+    msg.put_u8(sys::IFLA_IPTUN_PMTUDISC, u8::from(df))?;
     msg.put_u32(sys::IFLA_IPTUN_FWMARK, tunnel.fwmark())?;
     msg.put_u16(sys::IFLA_IPTUN_ENCAP_TYPE, encap.type_)?;
     msg.put_be16(sys::IFLA_IPTUN_ENCAP_SPORT, encap.sport)?;

@@ -167,7 +167,7 @@ impl<'a> Extack<'a> {
         if let Some(ack) = self.0.as_deref_mut() {
             // The message is static: it outlives the request, as netlink
             // requires of `_msg`.
-            ack._msg = msg.as_ptr();
+            ack._msg = sys::c_str(msg);
             ack.bad_attr = attr.map_or(ptr::null(), Attr::as_ptr);
         }
     }

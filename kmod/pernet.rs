@@ -42,16 +42,16 @@ static ONE: c_int = 1;
 
 type SysctlTable = [sys::ctl_table; 2];
 
-const fn sysctl_template() -> SysctlTable {
+fn sysctl_template() -> SysctlTable {
     let mut version: sys::ctl_table = sys::zeroed();
-    version.procname = c"version".as_ptr();
+    version.procname = sys::c_str(c"version");
     version.data = ptr::addr_of!(VERSION_VALUE).cast_mut().cast::<c_void>();
     version.maxlen = size_of::<c_int>() as c_int;
     version.mode = 0o444;
     version.proc_handler = Some(sys::proc_dointvec);
 
     let mut validate: sys::ctl_table = sys::zeroed();
-    validate.procname = c"validate_source".as_ptr();
+    validate.procname = sys::c_str(c"validate_source");
     validate.maxlen = size_of::<c_int>() as c_int;
     validate.mode = 0o644;
     validate.proc_handler = Some(sys::proc_dointvec_minmax);
@@ -142,7 +142,7 @@ unsafe fn try_init_net(net: *mut sys::net) -> Result {
         let table = KBox::into_raw(KBox::new(sysctl_template(), flags::GFP_KERNEL)?);
         (*table)[1].data = ptr::addr_of_mut!((*fnet).validate_source).cast();
         let header =
-            sys::register_net_sysctl_sz(net, c"net/fan".as_ptr(), (*table).as_mut_ptr(), 2);
+            sys::register_net_sysctl_sz(net, sys::c_str(c"net/fan"), (*table).as_mut_ptr(), 2);
         if header.is_null() {
             drop(KBox::from_raw(table));
             return Err(ENOMEM);
@@ -151,7 +151,7 @@ unsafe fn try_init_net(net: *mut sys::net) -> Result {
         (*fnet).sysctl_table = table;
 
         let kind = TUNL0_KIND.load(Ordering::Acquire);
-        let err = sys::ip_tunnel_init_net(net, id(), kind, c"tunl0".as_ptr().cast_mut());
+        let err = sys::ip_tunnel_init_net(net, id(), kind, sys::c_str(c"tunl0").cast_mut());
         if err != 0 {
             exit_net(net);
         }
@@ -176,21 +176,10 @@ unsafe extern "C" fn exit_net(net: *mut sys::net) {
     }
 }
 
-/// # Safety
-///
-/// Called by the kernel as `pernet_operations.exit_batch_rtnl`, under RTNL.
-unsafe extern "C" fn exit_batch_rtnl(nets: *mut sys::list_head, dev_to_kill: *mut sys::list_head) {
-    let kind = TUNL0_KIND.load(Ordering::Acquire);
-    // SAFETY: the kernel tears down these namespaces under RTNL; `kind` is
-    // the static link kind given at registration.
-    unsafe { sys::ip_tunnel_delete_nets(nets, id(), kind, dev_to_kill) };
-}
-
 static PERNET_OPS: KernelStatic<sys::pernet_operations> = KernelStatic::new({
     let mut ops: sys::pernet_operations = sys::zeroed();
     ops.init = Some(init_net);
     ops.exit = Some(exit_net);
-    ops.exit_batch_rtnl = Some(exit_batch_rtnl);
     ops.id = NET_ID.as_ptr();
     ops.size = size_of::<FanNet>();
     ops
@@ -206,8 +195,13 @@ impl Registration {
         // Before any namespace is set up (registration runs `init_net` for
         // each existing one).
         TUNL0_KIND.store(tunl0_kind.get(), Ordering::Release);
-        // SAFETY: a static ops table, registered once, unregistered in drop.
-        to_result(unsafe { sys::register_pernet_device(PERNET_OPS.get()) })?;
+        // SAFETY: a static ops table, not registered yet (this runs once, at
+        // module init): its teardown of tunl0_kind's devices, then the
+        // registration, undone in drop.
+        unsafe {
+            sys::fan_compat_pernet_set_exit_rtnl(PERNET_OPS.get(), tunl0_kind.get());
+            to_result(sys::register_pernet_device(PERNET_OPS.get()))?;
+        }
         Ok(Registration(()))
     }
 }

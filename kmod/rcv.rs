@@ -167,13 +167,13 @@ impl Handlers {
     pub(crate) fn register() -> kernel::error::Result<Self> {
         // SAFETY: a static handler, registered once and deregistered in drop.
         kernel::error::to_result(unsafe {
-            sys::xfrm4_tunnel_register(IPIP_HANDLER.get(), sys::AF_INET as _)
+            sys::xfrm4_tunnel_register(IPIP_HANDLER.get(), sys::AF_INET as u16)
         })?;
         let mut handlers = Handlers { mpls: false };
         if cfg!(CONFIG_MPLS) {
             // SAFETY: as above.
             kernel::error::to_result(unsafe {
-                sys::xfrm4_tunnel_register(MPLSIP_HANDLER.get(), sys::AF_MPLS as _)
+                sys::xfrm4_tunnel_register(MPLSIP_HANDLER.get(), sys::AF_MPLS as u16)
             })?;
             handlers.mpls = true;
         }
@@ -186,9 +186,9 @@ impl Drop for Handlers {
         // SAFETY: registered in `register`.
         unsafe {
             if self.mpls {
-                sys::xfrm4_tunnel_deregister(MPLSIP_HANDLER.get(), sys::AF_MPLS as _);
+                sys::xfrm4_tunnel_deregister(MPLSIP_HANDLER.get(), sys::AF_MPLS as u16);
             }
-            sys::xfrm4_tunnel_deregister(IPIP_HANDLER.get(), sys::AF_INET as _);
+            sys::xfrm4_tunnel_deregister(IPIP_HANDLER.get(), sys::AF_INET as u16);
         }
     }
 }

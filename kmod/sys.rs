@@ -8,6 +8,8 @@
 
 #[allow(
     clippy::all,
+    clippy::pedantic,
+    clippy::restriction,
     clippy::arithmetic_side_effects,
     clippy::indexing_slicing,
     clippy::undocumented_unsafe_blocks,
@@ -28,6 +30,7 @@ mod generated {
 pub(crate) use generated::*;
 
 use core::cell::UnsafeCell;
+use core::ffi::{c_char, CStr};
 use core::net::Ipv4Addr;
 
 // C glue (glue.c): what only exists as C macros. Only pointers cross, so
@@ -130,6 +133,13 @@ pub(crate) const fn zeroed<T>() -> T {
     // `Option<fn>`s, for all of which all-zero bytes are a valid value
     // (null, `None`, 0), exactly as C's `= { }` initializer.
     unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
+}
+
+/// A static C string as C's `const char *`. Not `CStr::as_ptr`, which the
+/// kernel's clippy configuration forbids from 7.x on (its `char` is
+/// unsigned, core's `c_char` may not be); the bytes are the same.
+pub(crate) const fn c_str(s: &'static CStr) -> *const c_char {
+    s.to_bytes_with_nul().as_ptr().cast()
 }
 
 /// Netlink's attribute header length (`NLA_HDRLEN`, a macro in C).

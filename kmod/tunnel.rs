@@ -234,7 +234,7 @@ impl<'a> Tunnel<'a> {
             // ipip has no tunnel header of its own: only FOU/GUE's.
             (*t).tun_hlen = 0;
             (*t).hlen = (*t).encap_hlen;
-            to_result(sys::ip_tunnel_init(dev))
+            to_result(sys::fan_compat_ip_tunnel_init(dev))
         }
     }
 
@@ -322,16 +322,25 @@ impl<'a> Tunnel<'a> {
         unsafe { (*self.ip_tunnel()).collect_md = collect_md };
     }
 
-    /// Register the new device with these parameters (`ip_tunnel_newlink`).
-    pub(crate) fn newlink(
+    /// Register the new device with these parameters (`ip_tunnel_newlink`),
+    /// linked in `link_net`.
+    ///
+    /// # Safety
+    ///
+    /// `link_net` is the namespace newlink was given for the link, live for
+    /// the call.
+    pub(crate) unsafe fn newlink(
         &mut self,
+        link_net: *mut sys::net,
         tb: Attrs<'_>,
         parms: &mut sys::ip_tunnel_parm_kern,
         fwmark: u32,
     ) -> Result {
         // SAFETY: newlink of a device of ours under RTNL (type invariant),
-        // with the request's parsed top-level attributes.
-        to_result(unsafe { sys::ip_tunnel_newlink(self.dev(), tb.as_raw(), parms, fwmark) })
+        // with the request's parsed top-level attributes and link namespace.
+        to_result(unsafe {
+            sys::fan_compat_ip_tunnel_newlink(link_net, self.dev(), tb.as_raw(), parms, fwmark)
+        })
     }
 
     /// Change the device to these parameters (`ip_tunnel_changelink`).
@@ -431,7 +440,7 @@ impl<'a> Tunnel<'a> {
         let xnet = unsafe { self.net() != sys::dev_net(self.dev()) };
         // SAFETY: the helper consumes the skb and the route's reference.
         unsafe {
-            sys::iptunnel_xmit(
+            sys::fan_compat_iptunnel_xmit(
                 ptr::null_mut(),
                 route.into_raw(),
                 skb.into_raw(),
@@ -468,8 +477,13 @@ impl<'a> Tunnel<'a> {
             if tun_dst.is_null() {
                 return;
             }
-            // SAFETY: `tun_dst` was just allocated for this skb.
-            unsafe { sys::ip_tunnel_md_udp_encap(skb.as_raw(), &mut (*tun_dst).u.tun_info) };
+            // SAFETY: `tun_dst` was just allocated for this skb. `tun_info`
+            // is a member of the union `u`, at its start (bindgen makes the
+            // union a Rust union or, on 7.x, a struct of placeholders).
+            unsafe {
+                let info = ptr::addr_of_mut!((*tun_dst).u).cast::<sys::ip_tunnel_info>();
+                sys::ip_tunnel_md_udp_encap(skb.as_raw(), info)
+            };
         }
         skb.reset_mac_header();
         // SAFETY: a tunnel of ours inside the receive path's RCU read

@@ -301,6 +301,9 @@ dkms_contents() {
 		"-rw-r--r-- root/root ./usr/src/fan-$version/kmod/Kbuild" \
 		"-rw-r--r-- root/root ./usr/src/fan-$version/kmod/fan.rs" \
 		"-rw-r--r-- root/root ./usr/src/fan-$version/kmod/glue.c" \
+		"-rw-r--r-- root/root ./usr/src/fan-$version/kmod/compat.c" \
+		"-rw-r--r-- root/root ./usr/src/fan-$version/kmod/compat.h" \
+		"-rwxr-xr-x root/root ./usr/src/fan-$version/kmod/kbuild-vars" \
 		"-rw-r--r-- root/root ./usr/src/fan-$version/kmod/bindings_helper.h" \
 		"-rw-r--r-- root/root ./usr/src/fan-$version/fanmap/src/fanmap.rs" \
 		"-rw-r--r-- root/root ./lib/modprobe.d/fan.conf" \
@@ -338,16 +341,34 @@ host_state() {
 }
 host_before=$(host_state)
 
+# The test kernel's headers as a distribution's linux-headers package lays
+# them out: what the kernel's own scripts/package/install-extmod-build (run by
+# `make bindeb-pkg`) copies, and the .config; then rust/'s crate metadata,
+# as Ubuntu's linux-lib-rust-KVER adds it (Debian's packages lack it).
+headers=$tmp/headers/$kver
+make_headers() {
+	local src
+	src=$(readlink -f "$kdir/source")
+	# CC = HOSTCC: use the host programs as built, as the packages do.
+	(cd "$kdir" && srctree=$src SRCARCH=x86 CC=cc HOSTCC=cc MAKE=make \
+		sh "$src/scripts/package/install-extmod-build" "$headers") || return 1
+	cp "$kdir/.config" "$headers/.config"
+	mkdir -p "$headers/rust"
+	cp "$kdir"/rust/*.rmeta "$kdir/rust/libmacros.so" "$headers/rust/"
+}
+
 dkms_build() {
-	local ko=$dkms_tree/fan/$version/$kver/$march/module/fan_ipip.ko status=0 start=$SECONDS
+	local ko=$dkms_tree/fan/$version/$kver/$march/module/fan_ipip.ko status=0 start
 	# No module from an earlier run for the VM test, whatever happens here.
 	rm -rf build/dkms
 	[ -f "$kdir/.config" ] && [ -n "$kver" ] || {
 		echo "no test kernel at $kdir (run: make kernel)"
 		return 1
 	}
+	make_headers || return 1
+	start=$SECONDS
 	dkms_ add -m fan -v "$version" || return 1
-	if ! dkms_ build -m fan -v "$version" -k "$kver" --kernelsourcedir "$kdir"; then
+	if ! dkms_ build -m fan -v "$version" -k "$kver" --kernelsourcedir "$headers"; then
 		cat "$dkms_tree/fan/$version/build/make.log" 2>/dev/null | tail -40
 		return 1
 	fi
@@ -367,7 +388,7 @@ dkms_build() {
 	}
 	return "$status"
 }
-check "dkms add, build against the test kernel ($kver) as headers: fan_ipip.ko, its vermagic" dkms_build
+check "dkms add, build against the test kernel's ($kver) headers as a distribution lays them out: fan_ipip.ko, its vermagic" dkms_build
 [ -f "$tmp/dkms-build-seconds" ] && echo "     | measure: dkms build $(cat "$tmp/dkms-build-seconds") s"
 
 dkms_install() {
@@ -527,7 +548,7 @@ system_install() {
 	cp "$norust_config" "$sys/headers/$norust/.config"
 	kernel_headers "$norust" "$sys/headers/$norust"
 	kernel_image "$kver" "$kdir/.config" || return 1
-	kernel_headers "$kver" "$kdir"
+	kernel_headers "$kver" "$headers"
 	# What dpkg unpacks, then the postinst.
 	if ! out=$(system bash -c 'cp -a "$1/usr/." /usr/ && cp -a "$1/etc/." /etc/ &&
 		install -D -m 644 "$1/lib/modprobe.d/fan.conf" /lib/modprobe.d/fan.conf &&
@@ -641,7 +662,7 @@ hooks_rust() {
 		status=1
 	fi
 	# The headers' postinst.
-	kernel_headers "$kver" "$kdir"
+	kernel_headers "$kver" "$headers"
 	out=$(kernel_hooks header_postinst.d "$kver" 2>&1)
 	rc=$?
 	expect_eq "header_postinst.d $kver status" "$rc" 0 || status=1
@@ -668,10 +689,23 @@ hooks_rust() {
 }
 check "kernel $kver installed (postinst.d, then header_postinst.d hooks): fan_ipip built, installed, modprobe ipip loads it" hooks_rust
 
+# fake_headers KVER [rust]: headers for KVER that hold only the kernel's config
+# (and, with "rust", its Rust metadata): enough for fan-dkms to go on to the
+# build, which then fails.
+fake_headers() {
+	mkdir -p "$sys/headers/$1/include/config"
+	cp "$kdir/.config" "$sys/headers/$1/.config"
+	cp "$kdir/include/config/auto.conf" "$sys/headers/$1/include/config/"
+	echo "$1" >"$sys/headers/$1/include/config/kernel.release"
+	if [ "${2:-}" = rust ]; then
+		mkdir -p "$sys/headers/$1/rust"
+		cp "$kdir/rust/libkernel.rmeta" "$sys/headers/$1/rust/"
+	fi
+}
+
 hooks_failed_build() {
 	local out rc status=0
-	mkdir -p "$sys/headers/$broken/include"
-	cp "$kdir/.config" "$sys/headers/$broken/.config"
+	fake_headers "$broken" rust
 	kernel_image "$broken" "$kdir/.config" || return 1
 	kernel_headers "$broken" "$sys/headers/$broken"
 	out=$(kernel_hooks header_postinst.d "$broken" 2>&1)
@@ -687,6 +721,28 @@ hooks_failed_build() {
 	return "$status"
 }
 check "kernel $broken whose build fails: a warning, status 0" hooks_failed_build
+
+# Debian's own linux-headers packages of its Rust-enabled kernels ship no
+# rust/*.rmeta: fan-dkms says so and what to install, builds nothing.
+hooks_no_rust_metadata() {
+	local out rc status=0 kv=$kver-normeta
+	fake_headers "$kv"
+	kernel_image "$kv" "$kdir/.config" || return 1
+	kernel_headers "$kv" "$sys/headers/$kv"
+	out=$(kernel_hooks header_postinst.d "$kv" 2>&1)
+	rc=$?
+	expect_eq "header_postinst.d $kv status" "$rc" 0 || status=1
+	grep -qF "fan-dkms: WARNING: fan_ipip cannot be built for kernel $kv, which keeps Linux's ipip: /lib/modules/$kv/build has no rust/libkernel.rmeta" <<<"$out" &&
+		grep -qF "Ubuntu ships it in linux-lib-rust-$kv" <<<"$out" || {
+		printf '%s\n' "$out"
+		echo "no warning that names the missing Rust metadata and linux-lib-rust"
+		status=1
+	}
+	expect_eq "dkms status" "$(sys_status)" "fan/$version, $kver, $march: installed" || status=1
+	kernel_remove "$kv"
+	return "$status"
+}
+check "kernel whose headers lack the Rust metadata (Debian's): says what to install, builds nothing, status 0" hooks_no_rust_metadata
 
 # dpkg -r: the prerm, then the package's files go but its conffiles, the
 # kernel hooks, stay.

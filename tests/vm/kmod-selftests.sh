@@ -13,12 +13,12 @@
 . "$(dirname "$0")/../lib/hosts.sh"
 . "$(dirname "$0")/../lib/fan.sh"
 
-# The selftests come from the test kernel's own source tree (qemu/kernel).
-srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
-ksrc=${FAN_CACHE:-$HOME/.cache/fan}/kernel/src-$srcver
+# The selftests come from the running test kernel's own source tree (the
+# build tree's "source" link; qemu/run says where the build tree is).
+ksrc=$(readlink -f "${FAN_KERNEL_DIR:-}/source")
 selftests=$ksrc/tools/testing/selftests/net
 if [ ! -f "$selftests/pmtu.sh" ]; then
-	echo "no kernel source at $ksrc (run: make kernel)" >&2
+	echo "no kernel source at '$ksrc' (FAN_KERNEL_DIR: '${FAN_KERNEL_DIR:-}'; run it with qemu/run)" >&2
 	exit 1
 fi
 
