@@ -3,7 +3,8 @@
 #
 #   make demo          the announcement's demo, in the VM
 #   make test          lint, cargo tests, fuzzing, then every VM test; one summary
-#                      line (DEBUG=1: the VM tests on the debug kernel)
+#                      line (DEBUG=1: the VM tests on the debug kernel; KERNEL=
+#                      as for make kmod)
 #   make bench         the fan against Linux's ipip and no tunnel (BENCHMARKS.md)
 #   make kernel        the test kernel (DEBUG=1: KASAN, lockdep, kmemleak)
 #   make kmod          the kernel module, against the test kernel
@@ -17,6 +18,9 @@
 
 DEBUG ?= 0
 KERNEL ?= 6.12
+# qemu/kernel, qemu/run and the tests follow FAN_KERNEL: one kernel for a
+# whole make run (make test KERNEL=7.3, make bench KERNEL=7.3).
+export FAN_KERNEL := $(KERNEL)
 KERNEL_FLAGS := --kernel $(KERNEL) $(if $(filter 1,$(DEBUG)),--debug)
 KDIR = $$(qemu/kernel $(KERNEL_FLAGS) dir)
 export PATH := $(HOME)/.cargo/bin:$(PATH)

@@ -23,12 +23,14 @@ if [ ! -f "$selftests/pmtu.sh" ]; then
 fi
 
 # They source their libraries from the working directory and write beside
-# themselves: run copies.
+# themselves: run copies, with every library they may source (which differ
+# between kernels: 6.12's net_helper.sh, 7.x's lib/sh/).
 work=$(mktemp -d)
 trap '_fan_cleanup; rm -rf "$work"' EXIT
 mkdir -p "$work/net/netfilter"
-cp "$selftests"/{pmtu.sh,lib.sh,net_helper.sh} "$work/net/"
-cp "$selftests"/netfilter/{conntrack_ipip_mtu.sh,lib.sh} "$work/net/netfilter/"
+cp "$selftests"/*.sh "$work/net/"
+cp -r "$selftests/lib" "$work/net/"
+cp "$selftests"/netfilter/*.sh "$work/net/netfilter/"
 
 pmtu_cases=(pmtu_ipv4_ipv4_exception pmtu_ipv4_fou4_exception pmtu_ipv4_gue4_exception)
 
