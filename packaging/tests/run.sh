@@ -703,14 +703,22 @@ fake_headers() {
 	fi
 }
 
-hooks_failed_build() {
-	local out rc status=0
-	fake_headers "$broken" rust
-	kernel_image "$broken" "$kdir/.config" || return 1
-	kernel_headers "$broken" "$sys/headers/$broken"
-	out=$(kernel_hooks header_postinst.d "$broken" 2>&1)
+# fake_kernel_hooks KVER [rust]: kernel KVER installed with fake_headers,
+# then its headers' hooks run: their output in $hook_out, status 0 expected.
+fake_kernel_hooks() {
+	local rc
+	fake_headers "$@"
+	kernel_image "$1" "$kdir/.config" || return 1
+	kernel_headers "$1" "$sys/headers/$1"
+	hook_out=$(kernel_hooks header_postinst.d "$1" 2>&1)
 	rc=$?
-	expect_eq "header_postinst.d $broken status" "$rc" 0 || status=1
+	expect_eq "header_postinst.d $1 status" "$rc" 0
+}
+
+hooks_failed_build() {
+	local out status=0
+	fake_kernel_hooks "$broken" rust || status=1
+	out=$hook_out
 	grep -qF "fan-dkms: WARNING: building fan_ipip for kernel $broken failed (dkms build, status " <<<"$out" || {
 		printf '%s\n' "$out"
 		echo "no warning"
@@ -725,13 +733,9 @@ check "kernel $broken whose build fails: a warning, status 0" hooks_failed_build
 # Debian's own linux-headers packages of its Rust-enabled kernels ship no
 # rust/*.rmeta: fan-dkms says so and what to install, builds nothing.
 hooks_no_rust_metadata() {
-	local out rc status=0 kv=$kver-normeta
-	fake_headers "$kv"
-	kernel_image "$kv" "$kdir/.config" || return 1
-	kernel_headers "$kv" "$sys/headers/$kv"
-	out=$(kernel_hooks header_postinst.d "$kv" 2>&1)
-	rc=$?
-	expect_eq "header_postinst.d $kv status" "$rc" 0 || status=1
+	local out status=0 kv=$kver-normeta
+	fake_kernel_hooks "$kv" || status=1
+	out=$hook_out
 	grep -qF "fan-dkms: WARNING: fan_ipip cannot be built for kernel $kv, which keeps Linux's ipip: /lib/modules/$kv/build has no rust/libkernel.rmeta" <<<"$out" &&
 		grep -qF "Ubuntu ships it in linux-lib-rust-$kv" <<<"$out" || {
 		printf '%s\n' "$out"
