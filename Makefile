@@ -2,30 +2,35 @@
 # it needs first (make deps), so a fresh machine needs nothing else.
 #
 #   make demo          the announcement's demo, in the VM
-#   make test          lint, cargo tests, fuzzing, then every VM test; one summary
-#                      line (DEBUG=1: the VM tests on the debug kernel; KERNEL=
-#                      as for make kmod)
+#   make test          lint, cargo tests, fuzzing, then every VM test on each
+#                      test kernel (KERNELS="6.12 7.3"); one summary line
+#                      (DEBUG=1: the VM tests on the debug 6.12 kernel)
 #   make bench         the fan against Linux's ipip and no tunnel (BENCHMARKS.md)
 #   make kernel        the test kernel (DEBUG=1: KASAN, lockdep, kmemleak)
-#   make kmod          the kernel module, against the test kernel
+#   make kmod          the kernel module for a test kernel, in build/kmod/KERNEL
 #                      (KERNEL=6.12, the default, or KERNEL=7.3: qemu/kernel)
 #   make fanctl        the host tool, in target/release/fanctl
 #   make iproute2      the patched `ip`, in build/ip
 #   make iproute2-deb  Debian's iproute2 package with the fan patches, in
 #                      build/iproute2-deb (cached: a cold build takes minutes)
 #   make deb           the Debian packages fanctl and fan-dkms, in build/deb
-#   make lint          rustfmt and clippy, userspace and kernel
+#   make lint          rustfmt and clippy, userspace and kernel (KERNELS)
 
 DEBUG ?= 0
 KERNEL ?= 6.12
+# make test's kernels (the debug kernel is a 6.12: 7.3 is GCC-built, and
+# Rust excludes KASAN there).
+KERNELS ?= $(if $(filter 1,$(DEBUG)),6.12,6.12 7.3)
 # qemu/kernel, qemu/run and the tests follow FAN_KERNEL: one kernel for a
-# whole make run (make test KERNEL=7.3, make bench KERNEL=7.3).
+# whole make run (make bench KERNEL=7.3); make test goes through FAN_KERNELS.
 export FAN_KERNEL := $(KERNEL)
-KERNEL_FLAGS := --kernel $(KERNEL) $(if $(filter 1,$(DEBUG)),--debug)
+export FAN_KERNELS := $(KERNELS)
+DEBUG_FLAG := $(if $(filter 1,$(DEBUG)),--debug)
+KERNEL_FLAGS := --kernel $(KERNEL) $(DEBUG_FLAG)
 KDIR = $$(qemu/kernel $(KERNEL_FLAGS) dir)
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: all deps kernel kmod iproute2 iproute2-deb fanctl deb test demo bench lint clean
+.PHONY: all deps kernel kernels kmod kmods iproute2 iproute2-deb fanctl deb test demo bench lint clean
 
 all: kmod
 
@@ -36,7 +41,14 @@ kernel: deps
 	@qemu/kernel $(KERNEL_FLAGS) build >/dev/null
 
 kmod: kernel
-	@kdir=$(KDIR) && vars=$$(kmod/kbuild-vars "$$kdir") && $(MAKE) -s -C "$$kdir" M=$(CURDIR) $$vars modules
+	@scripts/build-kmod $(KERNEL_FLAGS) >/dev/null
+
+# Each of make test's kernels, and its module.
+kernels: deps
+	@for k in $(KERNELS); do qemu/kernel --kernel $$k $(DEBUG_FLAG) build >/dev/null || exit 1; done
+
+kmods: kernels
+	@for k in $(KERNELS); do scripts/build-kmod --kernel $$k $(DEBUG_FLAG) >/dev/null || exit 1; done
 
 iproute2: deps
 	@iproute2-patch/build.sh build >/dev/null
@@ -51,7 +63,7 @@ fanctl: deps
 deb: fanctl
 	@packaging/build-debs
 
-test: kmod iproute2 iproute2-deb fanctl
+test: kmods iproute2 iproute2-deb fanctl
 	@FAN_DEBUG=$(DEBUG) tests/run
 
 demo: kmod fanctl iproute2
@@ -60,9 +72,9 @@ demo: kmod fanctl iproute2
 bench: kmod fanctl iproute2
 	@bench/run
 
-lint: kernel
+lint: kernels
 	@tests/lint
 
 clean:
-	@kdir=$(KDIR) && vars=$$(kmod/kbuild-vars "$$kdir") && $(MAKE) -s -C "$$kdir" M=$(CURDIR) $$vars clean || true
+	rm -rf build/kmod
 	cargo clean

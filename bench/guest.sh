@@ -4,6 +4,7 @@
 #   bench/guest.sh [--rounds N] [--seconds S] [--quick] [--only net|setup]
 #                  [--clock wall|icount-shift-N]   (how the VM keeps time: noted)
 #                  [--configs "a b ..."] [--tests "tcp1 ..."]   (subsets, for tests)
+#                  [--quiesce S]   (the longest wait for an idle guest, 30 s)
 #
 # Two simulated hosts (h27, h28) on one underlay, a container on each (c27,
 # c28), and the ways to carry c27 -> c28 traffic that are compared:
@@ -45,6 +46,7 @@ ONLY=all
 CLOCK=wall
 CONFIGS="a b c e d bf df dnv d16 d64 d256"
 TESTS="tcp1 tcp4 udp64 udp512"
+QUIESCE=30
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rounds) ROUNDS=$2; shift 2 ;;
@@ -54,6 +56,7 @@ while [ $# -gt 0 ]; do
 	--clock) CLOCK=$2; shift 2 ;;
 	--configs) CONFIGS=$2; shift 2 ;;
 	--tests) TESTS=$2; shift 2 ;;
+	--quiesce) QUIESCE=$2; shift 2 ;;
 	*) echo "guest.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -263,18 +266,18 @@ fallback_routes_check() {
 	done
 }
 
-# Waits until the guest has been idle for half a second (at most 30 s):
-# the kernel frees a large route set after an RCU grace period and a
+# Waits until the guest has been idle for half a second (at most $QUIESCE
+# s): the kernel frees a large route set after an RCU grace period and a
 # deleted namespace in a workqueue, work that must not run in a measurement.
 quiesce() {
 	local i b0 b1
-	for i in $(seq 60); do
+	for i in $(seq $((QUIESCE * 2))); do
 		b0=$(cpu_busy)
 		sleep 0.5
 		b1=$(cpu_busy)
 		[ $((b1 - b0)) -gt 5 ] || return 0
 	done
-	warn "the guest was still busy 30 s after a setup"
+	warn "the guest was still busy $QUIESCE s after a setup"
 }
 
 config_set() {

@@ -5,8 +5,8 @@
 # container on each fan bridge leased by the fan's dnsmasq; ping, nc and
 # iperf3 between the containers; `fanctl show`.
 #
-# Run by `make demo` as `qemu/run -- tests/demo.sh`; needs kmod/fan_ipip.ko
-# (make kmod) and target/release/fanctl (cargo build --release -p fanctl);
+# Run by `make demo` as `qemu/run -- tests/demo.sh`; needs the module (make
+# kmod) and target/release/fanctl (cargo build --release -p fanctl);
 # uses the patched build/ip (make iproute2) when there is one.
 # Prints a transcript, every command with a prompt and its real output, and
 # a last line `demo: it all worked` or `demo: FAILED: <what>` (exit 1).
@@ -71,7 +71,7 @@ must() {
 echo "Fan networking: the demo of the 2015 announcement, in a VM"
 echo "(Dustin Kirkland, \"Container-to-Container Networking: The Bits have Hit the Fan!\")"
 
-fan_module_load || fail "cannot load kmod/fan_ipip.ko"
+fan_module_load || fail "cannot load $FAN_KMOD"
 say "The kernel has the fan: our Rust fan_ipip module, a drop-in for ipip."
 echo "$(prompt h28) cat /proc/sys/net/fan/version"
 cat /proc/sys/net/fan/version || fail "no /proc/sys/net/fan/version"

@@ -19,8 +19,10 @@
 # kernel whose build fails (a warning, status 0).
 #
 # Leaves build/deb/*.deb and build/dkms/fan-VERSION-kernelKVER-ARCH.dkms.tar.gz,
-# the module built here as a DKMS binaries tarball, for the VM test
-# tests/vm/packages-install.sh. Prints each check, then
+# the module built here as a DKMS binaries tarball, with KVER.build-id, the
+# build it is for, for the VM tests that install the packages
+# (tests/lib/packages.sh). The kernel is $FAN_KERNEL's (make test runs this
+# once per kernel); each kernel's tarball stays. Prints each check, then
 # "packaging: N passed, N failed"; exits 1 on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -354,13 +356,15 @@ make_headers() {
 		sh "$src/scripts/package/install-extmod-build" "$headers") || return 1
 	cp "$kdir/.config" "$headers/.config"
 	mkdir -p "$headers/rust"
-	cp "$kdir"/rust/*.rmeta "$kdir/rust/libmacros.so" "$headers/rust/"
+	# The crates' metadata and their procedural macros (libmacros.so; 7.x
+	# adds libpin_init_internal.so and libzerocopy_derive.so).
+	cp "$kdir"/rust/*.rmeta "$kdir"/rust/*.so "$headers/rust/"
 }
 
 dkms_build() {
 	local ko=$dkms_tree/fan/$version/$kver/$march/module/fan_ipip.ko status=0 start
 	# No module from an earlier run for the VM test, whatever happens here.
-	rm -rf build/dkms
+	rm -f "build/dkms/fan-$version-kernel$kver-$march.dkms.tar.gz" "build/dkms/$kver.build-id"
 	[ -f "$kdir/.config" ] && [ -n "$kver" ] || {
 		echo "no test kernel at $kdir (run: make kernel)"
 		return 1
@@ -411,7 +415,7 @@ dkms_install() {
 	dkms_ mktarball -m fan -v "$version" -k "$kver" --binaries-only \
 		--archive "$repo/build/dkms/fan-$version-kernel$kver-$march.dkms.tar.gz" >/dev/null || status=1
 	# Which kernel build it is for (the VM test compares the running kernel's).
-	readelf -n "$kdir/vmlinux" | sed -n 's/^ *Build ID: //p' >build/dkms/kernel-build-id
+	readelf -n "$kdir/vmlinux" | sed -n 's/^ *Build ID: //p' >"build/dkms/$kver.build-id"
 	return "$status"
 }
 check "dkms install into a module tree (updates/dkms), mktarball of the binaries" dkms_install

@@ -1,6 +1,7 @@
 # The fan kernel module in VM tests: source after hosts.sh.
 #
-#   fan_module_load          load kmod/fan_ipip.ko (and what it depends on)
+#   fan_module_load          load $FAN_KMOD, the module built for the running
+#                            kernel (qemu/run names it), and what it depends on
 #   fannl ARGS...            tests/lib/fannl.py: raw rtnetlink for fan maps
 #   fan_host_up HOST MAP BRIDGE_ADDR/LEN
 #                            tunl0 of HOST gets MAP, comes up, routes the
@@ -8,10 +9,14 @@
 #                            the container bridge br0 holds BRIDGE_ADDR
 
 FAN_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-FAN_KMOD=${FAN_KMOD:-$FAN_LIB/../../kmod/fan_ipip.ko}
+FAN_KMOD=${FAN_KMOD:?FAN_KMOD: the module to test (qemu/run sets it)}
 
 fan_module_load() {
 	grep -q '^fan_ipip ' /proc/modules && return 0
+	[ -f "$FAN_KMOD" ] || {
+		echo "no $FAN_KMOD (run: make kmod KERNEL=${FAN_KERNEL:-6.12})" >&2
+		return 1
+	}
 	modprobe -r ipip 2>/dev/null || true
 	modprobe ip_tunnel
 	modprobe tunnel4

@@ -52,8 +52,8 @@ packages_system() {
 			exit 1
 		}
 	done
-	expect_eq "the kernel DKMS built for (build/dkms/kernel-build-id)" \
-		"$(cat "$PACKAGES_REPO/build/dkms/kernel-build-id")" "$(_packages_kernel_build_id)"
+	expect_eq "the kernel DKMS built for (build/dkms/$PACKAGES_KVER.build-id)" \
+		"$(cat "$PACKAGES_REPO/build/dkms/$PACKAGES_KVER.build-id")" "$(_packages_kernel_build_id)"
 
 	PACKAGES_TMP=$(mktemp -d /tmp/fan-packages.XXXXXX)
 	mount -t tmpfs fan-packages "$PACKAGES_TMP"

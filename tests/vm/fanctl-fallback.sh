@@ -5,6 +5,7 @@
 # were, rollback after a failure at every step. Prints `measure:` lines:
 # `fanctl up` wall time for a /16 underlay in module and fallback mode, and
 # the kernel memory of the fallback's 65,533 routes.
+# vm-pass: one kernel (Linux's ipip, not the module, carries this fan)
 . "$(dirname "$0")/../lib/hosts.sh"
 . "$(dirname "$0")/../lib/fan.sh"
 . "$(dirname "$0")/../lib/fanctl.sh"

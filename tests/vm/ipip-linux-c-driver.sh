@@ -2,6 +2,7 @@
 # Proves the harness: two hosts joined by Linux's own ipip with fixed remotes,
 # a container on each, ping and a checksummed TCP transfer between them. The
 # tunnel counters show the traffic really went through the tunnel.
+# vm-pass: one kernel (Linux's own ipip driver, not the module)
 . "$(dirname "$0")/../lib/hosts.sh"
 
 # Linux's own driver, not ours: they cannot be loaded together.
