@@ -2,8 +2,8 @@
 # it needs first (make deps), so a fresh machine needs nothing else.
 #
 #   make demo          the announcement's demo, in the VM
-#   make test          lint, cargo tests, fuzzing, then every VM test on each
-#                      test kernel (KERNELS="6.12 7.3"); one summary line
+#   make test          lint, cargo tests, fuzzing, DKMS, then every VM test, on
+#                      6.12 (KERNELS="6.12 7.3": on both); one summary line
 #                      (DEBUG=1: the VM tests on the debug 6.12 kernel)
 #   make bench         the fan against Linux's ipip and no tunnel (BENCHMARKS.md)
 #   make kernel        the test kernel (DEBUG=1: KASAN, lockdep, kmemleak)
@@ -18,9 +18,12 @@
 
 DEBUG ?= 0
 KERNEL ?= 6.12
-# make test's kernels (the debug kernel is a 6.12: 7.3 is GCC-built, and
-# Rust excludes KASAN there).
-KERNELS ?= $(if $(filter 1,$(DEBUG)),6.12,6.12 7.3)
+# make test's kernels. The default is 6.12 alone: on two cores a 7.3 kernel
+# built cold (some 25 minutes) and its VM tests (some 35) would take a cold
+# CI run past its 90 minutes; make test KERNELS="6.12 7.3" runs everything
+# on both. (The debug kernel is a 6.12: 7.3 is GCC-built, and Rust excludes
+# KASAN there.)
+KERNELS ?= 6.12
 # qemu/kernel, qemu/run and the tests follow FAN_KERNEL: one kernel for a
 # whole make run (make bench KERNEL=7.3); make test goes through FAN_KERNELS.
 export FAN_KERNEL := $(KERNEL)
