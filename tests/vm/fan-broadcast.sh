@@ -17,7 +17,7 @@ for h in 27 28 29; do
 	fan_host_up h$h $map 250.0.$h.1/24
 	container_add h$h c$h br0 250.0.$h.2/24 250.0.$h.1
 done
-on c27 ping -c 2 -W 3 250.0.28.2 >/dev/null
+on c27 ping -c 2 -i 0.2 -W 3 250.0.28.2 >/dev/null
 
 # Every other host counts what reaches it for the underlay's broadcast
 # address.
@@ -53,7 +53,7 @@ for h in 27 28; do
 	on h$h ip route add 251.0.0.0/8 dev fou0 src 251.0.$h.1
 done
 # It works between the two hosts...
-on h27 ping -c 2 -W 3 251.0.28.1 >/dev/null
+on h27 ping -c 2 -i 0.2 -W 3 251.0.28.1 >/dev/null
 # ... and refuses the broadcast address.
 stats_snapshot h27 fou0
 on h27 ping -c 20 -i 0.05 -W 1 251.255.255.7 >/dev/null 2>&1 || true
@@ -63,4 +63,4 @@ sleep 1
 expect_eq "broadcasts the other hosts received (FOU)" "$(broadcasts_seen)" 0
 
 # The fan still works.
-on c27 ping -c 2 -W 3 250.0.29.2 >/dev/null
+on c27 ping -c 2 -i 0.2 -W 3 250.0.29.2 >/dev/null

@@ -37,8 +37,8 @@ check_fan() {
 			[ "$to" = "$name" ] && continue
 			for pair in "a:${t1%/*}" "b:${t2%/*}"; do
 				to_addr=${pair#*:}
-				on "${name}a" ping -c 2 -W 3 "$to_addr" >/dev/null
-				on "${name}b" ping -c 2 -W 3 "$to_addr" >/dev/null
+				on "${name}a" ping -c 2 -i 0.2 -W 3 "$to_addr" >/dev/null
+				on "${name}b" ping -c 2 -i 0.2 -W 3 "$to_addr" >/dev/null
 			done
 			tcp_transfer_check "${name}a" "${to}b" "${t2%/*}" 10000000
 		done

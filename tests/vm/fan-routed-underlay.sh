@@ -30,8 +30,8 @@ expect_match "h27's preferred source towards h28" \
 	"$(on h27 ip route get 172.30.0.28)" "src 10\.0\.27\.2"
 
 stats_snapshot h28 tunl0
-on c27 ping -c 3 -W 3 250.0.28.2 >/dev/null
+on c27 ping -c 3 -i 0.2 -W 3 250.0.28.2 >/dev/null
 expect_delta "h28 after container traffic" rx_frame_errors 0
-on h27 ping -c 3 -W 3 250.0.28.2 >/dev/null
+on h27 ping -c 3 -i 0.2 -W 3 250.0.28.2 >/dev/null
 tcp_transfer_check c27 c28 250.0.28.2 200000 5001
 expect_delta "h28 after all traffic" rx_frame_errors 0

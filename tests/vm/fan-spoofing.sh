@@ -43,7 +43,7 @@ expect_ge "h28 tunl0 rx_frame_errors" \
 	$(($(link_stat h28 tunl0 rx_frame_errors) - frames_before)) 1
 
 # Legitimate traffic from h27 still passes.
-on c27 ping -c 2 -W 3 250.0.28.2 >/dev/null
+on c27 ping -c 2 -i 0.2 -W 3 250.0.28.2 >/dev/null
 
 # MPLS-in-IP has no IPv4 source to check: a fan device refuses it as
 # forged too. Three packets, label 100 over an inner IPv4 header, sent

@@ -22,7 +22,7 @@ send() { # send DST: three pings from h27 that cannot be answered
 }
 
 # The fan works between the two hosts: the checks below start from there.
-on c27 ping -c 2 -W 3 250.0.28.2 >/dev/null
+on c27 ping -c 2 -i 0.2 -W 3 250.0.28.2 >/dev/null
 expect_eq "tx_errors after working traffic" "$(link_stat h27 tunl0 tx_errors)" 0
 
 # No map: 10.99.0.0/16 is routed into tunl0 but lies in no overlay.
@@ -84,4 +84,4 @@ expect_delta "IPv6" tx_aborted_errors 0
 expect_delta "IPv6" tx_packets 0
 
 # And through all this the fan kept working.
-on c27 ping -c 2 -W 3 250.0.28.2 >/dev/null
+on c27 ping -c 2 -i 0.2 -W 3 250.0.28.2 >/dev/null

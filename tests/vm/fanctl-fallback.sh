@@ -169,8 +169,8 @@ container_add h27 c27 fan-250-0-27 250.0.27.2/24 250.0.27.1
 container_add h28 c28 fan-250-0-28 250.0.28.2/24 250.0.28.1
 tx27=$(link_stat h27 tunl0 tx_bytes)
 tx28=$(link_stat h28 tunl0 tx_bytes)
-on c27 ping -c 2 -W 3 250.0.28.2
-on c28 ping -c 2 -W 3 250.0.27.2
+on c27 ping -c 2 -i 0.2 -W 3 250.0.28.2
+on c28 ping -c 2 -i 0.2 -W 3 250.0.27.2
 tcp_transfer_check c27 c28 250.0.28.2 1000000
 tcp_transfer_check c28 c27 250.0.27.2 1000000
 expect_ge "h27 tunl0 tx_bytes" $(($(link_stat h27 tunl0 tx_bytes) - tx27)) 1000000

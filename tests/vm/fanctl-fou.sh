@@ -45,8 +45,8 @@ fou_ports() {
 # fan_traffic: ping both ways and a checksummed TCP transfer between the
 # containers c1 and c2.
 fan_traffic() {
-	on c1 ping -c 3 -W 5 250.2.20.2 >/dev/null &&
-		on c2 ping -c 3 -W 5 250.1.10.2 >/dev/null &&
+	on c1 ping -c 3 -i 0.2 -W 5 250.2.20.2 >/dev/null &&
+		on c2 ping -c 3 -i 0.2 -W 5 250.1.10.2 >/dev/null &&
 		tcp_transfer_check c1 c2 250.2.20.2 2000000
 }
 
@@ -67,7 +67,7 @@ for h in 1 2; do
 	fanctl_on h$h up 250.0.0.0/8 eth0/16 >/dev/null
 done
 containers_add
-if on c1 ping -c 2 -W 2 250.2.20.2 >/dev/null 2>&1; then
+if on c1 ping -c 2 -i 0.2 -W 2 250.2.20.2 >/dev/null 2>&1; then
 	echo "ipip crossed a router that drops IP protocol 4" >&2
 	exit 1
 fi
@@ -107,14 +107,14 @@ container_add h1 c1d fan-250-1-10
 on c1d ip link set eth0 mtu 1500
 dhcp_lease c1d
 expect_eq "c1d mtu from the lease" "$(on c1d cat /sys/class/net/eth0/mtu)" 1472
-on c1d ping -c 2 -W 5 250.2.20.2 >/dev/null
+on c1d ping -c 2 -i 0.2 -W 5 250.2.20.2 >/dev/null
 container_del h1 c1d
 # The bridge keeps its own address (02:fa and the bridge's IPv4 address)
 # when a container leaves: c1's ARP entry for its gateway stays right.
 expect_eq "h1 bridge address" "$(on h1 cat /sys/class/net/fan-250-1-10/address)" 02:fa:fa:01:0a:01
 # NAT: the router knows no route to the overlay, so only a masqueraded
 # ping gets its answer.
-on c1 ping -c 2 -W 5 172.30.2.1 >/dev/null
+on c1 ping -c 2 -i 0.2 -W 5 172.30.2.1 >/dev/null
 
 # A forged inner source: h1 sends IP-in-IP in UDP through a tunnel of its
 # own, from an address of 172.30.3.3's slice. fan-fou on h2 drops it.
@@ -124,12 +124,12 @@ on h1 ip link set forge up
 on h1 ip addr add 250.3.3.99/32 dev lo
 on h1 ip route add 250.2.20.2/32 dev forge src 250.3.3.99
 stats_snapshot h2 fan-fou
-on h1 ping -c 3 -W 1 -I 250.3.3.99 250.2.20.2 >/dev/null 2>&1 || true
+on h1 ping -c 3 -i 0.2 -W 1 -I 250.3.3.99 250.2.20.2 >/dev/null 2>&1 || true
 expect_delta "h2 fan-fou, forged sources" rx_frame_errors 3
 expect_delta "h2 fan-fou, forged sources" rx_packets 0
 # The same tunnel with h1's own address gets through: the drop was the check.
 on h1 ip route replace 250.2.20.2/32 dev forge src 250.1.10.1
-on h1 ping -c 2 -W 5 250.2.20.2 >/dev/null
+on h1 ping -c 2 -i 0.2 -W 5 250.2.20.2 >/dev/null
 on h1 ip link del forge
 on h1 ip addr del 250.3.3.99/32 dev lo
 

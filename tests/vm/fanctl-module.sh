@@ -86,8 +86,8 @@ for h in h27 h28; do
 	rx[$h]=$(link_stat $h tunl0 rx_bytes)
 done
 
-on c28 ping -c 3 -W 3 "$c27"
-on c27 ping -c 3 -W 3 "$c28"
+on c28 ping -c 3 -i 0.2 -W 3 "$c27"
+on c27 ping -c 3 -i 0.2 -W 3 "$c28"
 
 # "here come the bits", over nc from c28 to c27.
 on c27 nc -l -N -w 30 9876 >"$FANCTL_TMP/bits" &
@@ -102,7 +102,7 @@ iperf3_check c28 c27 "$c27"
 # Out of the overlay, the fan NATs: h99 has no way back into 250.0.0.0/8,
 # yet c28 reaches it.
 expect_failure "h99 into the overlay" on h99 ping -c 1 -W 1 "$c28" >/dev/null
-on c28 ping -c 2 -W 3 172.30.0.99
+on c28 ping -c 2 -i 0.2 -W 3 172.30.0.99
 
 # The fan carried it: iperf3 sent at least megabytes from h28 to h27 through
 # tunl0, and the pings went the other way too.

@@ -25,8 +25,8 @@ done
 tx_before=$(link_stat h27 ipip0 tx_bytes)
 rx_before=$(link_stat h28 ipip0 rx_bytes)
 
-on c27 ping -c 3 -W 2 250.0.28.2
-on c28 ping -c 3 -W 2 250.0.27.2
+on c27 ping -c 3 -i 0.2 -W 2 250.0.28.2
+on c28 ping -c 3 -i 0.2 -W 2 250.0.27.2
 tcp_transfer_check c27 c28 250.0.28.2 1000000
 
 # The megabyte went through the tunnel (counters count GSO packets, so

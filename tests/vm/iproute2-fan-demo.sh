@@ -18,6 +18,6 @@ done
 expect_eq "h28 tunl0 maps" "$(on h28 "$FAN_IP" -j -d link show tunl0 |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["linkinfo"]["info_data"]["fan_map"])')" \
 	"['250.0.0.0/8:172.30.0.0/16']"
-on c28 ping -c 3 -W 3 250.0.27.3
-on c27 ping -c 3 -W 3 250.0.28.3
+on c28 ping -c 3 -i 0.2 -W 3 250.0.27.3
+on c27 ping -c 3 -i 0.2 -W 3 250.0.28.3
 tcp_transfer_check c28 c27 250.0.27.3 1000000

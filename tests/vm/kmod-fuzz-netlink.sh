@@ -52,5 +52,5 @@ for h in 27 28; do
 	fan_host_up h$h $map 250.0.$h.1/24
 	container_add h$h c$h br0 250.0.$h.2/24 250.0.$h.1
 done
-on c27 ping -c 3 -W 5 250.0.28.2 >/dev/null
-on c28 ping -c 3 -W 5 250.0.27.2 >/dev/null
+on c27 ping -c 3 -i 0.2 -W 5 250.0.28.2 >/dev/null
+on c28 ping -c 3 -i 0.2 -W 5 250.0.27.2 >/dev/null

@@ -61,8 +61,8 @@ ip -n "$FAN_UNDERLAY_NS" link set inj master br0 up
 on inj ip link set eth0 up
 
 # The fan works before (and h1 has sent IP-in-IP for the ICMP errors to be about).
-on c1 ping -c 2 -W 5 250.0.2.2 >/dev/null
-on c2 ping -c 2 -W 5 250.0.1.2 >/dev/null
+on c1 ping -c 2 -i 0.2 -W 5 250.0.2.2 >/dev/null
+on c2 ping -c 2 -i 0.2 -W 5 250.0.1.2 >/dev/null
 
 snapshot() { # snapshot FILE: h1's counters of both devices, and softnet drops
 	{
@@ -145,6 +145,6 @@ expect_ge "IP-in-IP layers sent (an upper bound on the frame errors)" \
 	"$(sent ipip_layers_max)" "$frame_errors"
 
 # The fan still works, both ways, and h1 still checks sources.
-on c1 ping -c 3 -W 5 250.0.2.2 >/dev/null
-on c2 ping -c 3 -W 5 250.0.1.2 >/dev/null
+on c1 ping -c 3 -i 0.2 -W 5 250.0.2.2 >/dev/null
+on c2 ping -c 3 -i 0.2 -W 5 250.0.1.2 >/dev/null
 expect_eq "validate_source on h1" "$(on h1 sysctl -n net.fan.validate_source)" 1

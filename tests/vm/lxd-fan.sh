@@ -211,8 +211,8 @@ c27=$(c_addr h27)
 c28=$(c_addr h28)
 tx_before=$(link_stat h28 tunl0 tx_packets)
 rx_before=$(link_stat h28 tunl0 rx_packets)
-lxc_on h28 exec c28 -- ping -c 3 -W 5 "$c27"
-lxc_on h27 exec c27 -- ping -c 3 -W 5 "$c28"
+lxc_on h28 exec c28 -- ping -c 3 -i 0.2 -W 5 "$c27"
+lxc_on h27 exec c27 -- ping -c 3 -i 0.2 -W 5 "$c28"
 expect_ge "h28 tunl0 tx_packets during the pings" "$(($(link_stat h28 tunl0 tx_packets) - tx_before))" 6
 expect_ge "h28 tunl0 rx_packets during the pings" "$(($(link_stat h28 tunl0 rx_packets) - rx_before))" 6
 

@@ -171,8 +171,8 @@ fan-250-0-27 250.0.0.0/8 172.30.0.27/16 $flags"
 	dhcp_lease c27
 	c27=$(addr_of c27)
 	expect_match "c27 leased address" "$c27" '^250\.0\.27\.[0-9]+$'
-	on c27 ping -c 2 -W 3 250.0.28.2
-	on c28 ping -c 2 -W 3 "$c27"
+	on c27 ping -c 2 -i 0.2 -W 3 250.0.28.2
+	on c28 ping -c 2 -i 0.2 -W 3 "$c27"
 	out=$(ifupdown ifdown "$file" 2>&1)
 	expect_match "ifdown with c27 attached" "$out" \
 		"fan-250-0-27 still has 1 attached interface \(v-c27\)"
@@ -182,7 +182,7 @@ fan-250-0-27 250.0.0.0/8 172.30.0.27/16 $flags"
 fan-250-0-27 250.0.0.0/8 172.30.0.27/16 $flags"
 	out=$(ifupdown ifup "$file" 2>&1)
 	expect_match "ifup over the fan left up" "$out" "^fan-250-0-27: 250.0.0.0/8 over 172.30.0.27/16 is already up"
-	on c28 ping -c 2 -W 3 "$c27"
+	on c28 ping -c 2 -i 0.2 -W 3 "$c27"
 	container_del h27 c27
 	ifupdown ifdown "$file"
 	expect_eq "h27 show after ifdown ($file)" "$(on h27 "$fanctl" show | tr -s ' ')" \

@@ -76,8 +76,8 @@ for h in h27 h28; do
 	tx[$h]=$(link_stat $h tunl0 tx_bytes)
 	rx[$h]=$(link_stat $h tunl0 rx_bytes)
 done
-on c27 ping -c 3 -W 3 "${addr[28]}"
-on c28 ping -c 3 -W 3 "${addr[27]}"
+on c27 ping -c 3 -i 0.2 -W 3 "${addr[28]}"
+on c28 ping -c 3 -i 0.2 -W 3 "${addr[27]}"
 tcp_transfer_check c27 c28 "${addr[28]}" 1000000
 tcp_transfer_check c28 c27 "${addr[27]}" 1000000
 # Both megabytes went through the tunnel, one each way.
