@@ -77,6 +77,9 @@ packages_system() {
 # Undo packages_system: call from the test's EXIT trap.
 packages_cleanup() {
 	[ -n "$PACKAGES_TMP" ] || return 0
+	# Best effort: what is not mounted fails to unmount, and must not end
+	# the trap early.
+	set +e
 	cd /
 	umount -l /lib/modules /var /usr /etc 2>/dev/null
 	umount -l "$PACKAGES_TMP" 2>/dev/null

@@ -40,6 +40,9 @@ modprobe_was=$(cat /proc/sys/kernel/modprobe)
 modprobe_helper=
 lxd_cleanup() {
 	local h
+	# Each step is best effort: one that fails must not end the trap
+	# before the namespaces are gone.
+	set +e
 	for h in "${hosts[@]}"; do
 		[ -S "$PACKAGES_TMP/lxd-$h/unix.socket" ] || continue
 		lxc_on "$h" delete --force "c${h#h}" >/dev/null 2>&1
@@ -60,11 +63,13 @@ lxd_cleanup() {
 }
 trap lxd_cleanup EXIT
 
-# lxc_on HOST ARGS...: the lxc client, talking to HOST's daemon.
+# lxc_on HOST ARGS...: the lxc client, talking to HOST's daemon. Its own
+# configuration goes under the test's directory (LXD_CONF): the guest's
+# $HOME is the host's, read-only.
 lxc_on() {
 	local host=$1
 	shift
-	LXD_DIR=$PACKAGES_TMP/lxd-$host lxc "$@"
+	LXD_DIR=$PACKAGES_TMP/lxd-$host LXD_CONF=$PACKAGES_TMP/lxc-conf-$host lxc "$@"
 }
 
 # ---- the two packages, and the kernel's module loader -------------------------

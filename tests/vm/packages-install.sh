@@ -42,6 +42,7 @@ mkdir -p /run/fan
 mount -t tmpfs fan-packages /run/fan
 
 packages_install_cleanup() {
+	set +e # best effort, to the end (packages_cleanup)
 	_fanctl_cleanup 2>/dev/null || _fan_cleanup
 	umount -l /run/fan 2>/dev/null
 	packages_cleanup
