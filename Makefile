@@ -19,8 +19,9 @@
 DEBUG ?= 0
 KERNEL ?= 6.12
 # make test's kernels: both, the VM tests of each in a guest of its own
-# beside the other's (KERNELS=6.12: one). DEBUG=1: 6.12 alone, the one debug
-# kernel (7.3 is GCC-built, and Rust excludes KASAN there).
+# beside the other's (KERNELS=6.12: one; what a run takes: README, Kernels).
+# DEBUG=1: 6.12 alone, the one debug kernel (7.3 is GCC-built, and Rust
+# excludes KASAN there).
 KERNELS ?= $(if $(filter 1,$(DEBUG)),6.12,6.12 7.3)
 # qemu/kernel, qemu/run and the tests follow FAN_KERNEL: one kernel for a
 # whole make run (make bench KERNEL=7.3); make test goes through FAN_KERNELS.
